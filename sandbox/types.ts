@@ -1,0 +1,98 @@
+/**
+ * The contract between the sandbox's lifecycle and its components (identity side: authority, Graph, portal;
+ * platform side: VPS over SSH, containers, backend, monitor). Components are started in order, each receiving the
+ * same context; teardowns run in reverse. Plain data crosses this boundary; components never reach into each other
+ * except through what the context exposes.
+ */
+
+/** Sandbox time: real time plus an offset that tests (and `runbook sandbox clock advance`) can move forward. */
+export interface Clock {
+  now(): number;
+  advance(ms: number): void;
+  /** Called after every advance, so timers in sandbox time (subscription renewal, expiry) can react. */
+  onAdvance(listener: (now: number) => void): () => void;
+}
+
+/** A client secret as the tenant holds it. `value` never leaves the sandbox except through addPassword/the portal. */
+export interface PasswordCredential {
+  keyId: string;
+  displayName: string;
+  hint: string;
+  startDateTime: string;
+  endDateTime: string;
+  value: string;
+}
+
+/** What the platform side needs from the identity side: whether a secret currently authenticates the app. */
+export interface TenantView {
+  readonly tenantId: string;
+  readonly appId: string;
+  /** The credentials of the app now (sandbox clock applied by the caller through `isValid`). */
+  credentials(): readonly PasswordCredential[];
+  /** True when `secret` is a credential of `appId` whose window contains the sandbox clock's now. */
+  isSecretValid(appId: string, secret: string): boolean;
+  /** Every secret value the tenant ever issued (for the leak scan); includes deleted ones. */
+  knownSecretValues(): readonly string[];
+}
+
+/** Fault injection: a fault named `kind` fires for the next `count` matching events. */
+export interface FaultSpec {
+  kind: string;
+  count?: number;
+  /** Free-form parameters: status code, Retry-After seconds, truncate length, ... */
+  params?: Record<string, string | number | boolean>;
+}
+
+export interface Faults {
+  inject(spec: FaultSpec): void;
+  /** Consumes one occurrence of the fault if armed; returns its spec, or undefined. */
+  take(kind: string): FaultSpec | undefined;
+  list(): FaultSpec[];
+  clear(): void;
+}
+
+/** The shared clipboard: the portal's Copy writes it, the runbook's capture step reads it. */
+export interface Clipboard {
+  write(text: string): void;
+  read(): string;
+}
+
+/** Every line any sandbox component logs goes here, so the leak scan and `runbook sandbox` can see it all. */
+export interface SandboxLog {
+  write(component: string, line: string): void;
+  /** Path of the combined log file on disk. */
+  readonly path: string;
+}
+
+/** Routes added to the loopback control API (`/_sandbox/...`), served over the identity side's https listener. */
+export type ControlRoute = (req: { method: string; path: string; body: unknown }) =>
+  Promise<{ status: number; body: unknown } | undefined>;
+
+export interface SandboxContext {
+  /** Root folder of this sandbox instance's state (keys, CA, VPS home, logs, databases). */
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly faults: Faults;
+  readonly clipboard: Clipboard;
+  readonly log: SandboxLog;
+  /** PEM of the local CA and its path on disk; clients trust the sandbox by being given this file. */
+  readonly ca: { certPem: string; certPath: string; keyPem: string };
+  /** Issues a server certificate for `hosts` (names and IPs) signed by the local CA. */
+  issueServerCert(hosts: string[]): { certPem: string; keyPem: string };
+  /** URLs and facts components publish for each other and for the runner (authority, graph, portal, ssh ...). */
+  readonly facts: Record<string, string>;
+  /** Set by the identity side once started. */
+  tenant?: TenantView;
+  addControlRoute(route: ControlRoute): void;
+}
+
+export interface ComponentHandle {
+  /** Facts to publish (merged into `context.facts`). */
+  facts?: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface SandboxComponent {
+  readonly name: string;
+  start(context: SandboxContext): Promise<ComponentHandle>;
+}
