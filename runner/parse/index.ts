@@ -1,0 +1,281 @@
+import GithubSlugger from 'github-slugger';
+import type { Code, Heading as MdastHeading, Root, Yaml } from 'mdast';
+import { toString } from 'mdast-util-to-string';
+import remarkFrontmatter from 'remark-frontmatter';
+import remarkGfm from 'remark-gfm';
+import remarkParse from 'remark-parse';
+import { unified } from 'unified';
+import { visit } from 'unist-util-visit';
+import { VFile } from 'vfile';
+import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
+import { parseDuration } from './duration.ts';
+import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
+import type { InfoWord } from './info-string.ts';
+import { remarkRunbook, type FenceInfo } from './remark-runbook.ts';
+
+export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
+export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
+
+/** Attributes each role accepts; anything else is a diagnostic, so a typo never silently changes behaviour. */
+export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
+  step: ['id', 'timeout', 'retries', 'retry-delay', 'when', 'confirm', 'manual', 'rollback', 'reason'],
+  verify: ['timeout'],
+  expect: [],
+  rollback: ['timeout'],
+};
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_RETRY_DELAY_MS = 250;
+const ID_PATTERN = /^[A-Za-z0-9][\w.-]*$/;
+
+export interface ParseResult {
+  runbook: Runbook;
+  /** Everything wrong with the document; the runbook is only safe to run when none is an error. */
+  messages: Diagnostic[];
+  /** The mdast tree (fences carry `data.runbook`), for checks that read prose and inline code with positions. */
+  tree: Root;
+}
+
+const processor = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).use(remarkGfm).use(remarkRunbook);
+
+function spanOf(node: { position?: { start: { line: number; column: number; offset?: number }; end: { line: number; column: number; offset?: number } } }): Span {
+  const position = node.position!;
+  return {
+    start: { line: position.start.line, column: position.start.column, offset: position.start.offset },
+    end: { line: position.end.line, column: position.end.column, offset: position.end.offset },
+  };
+}
+
+function wordSpan(line: number, word: InfoWord): Span {
+  return { start: { line, column: word.column }, end: { line, column: word.endColumn } };
+}
+
+/** Parses a runbook. Never throws for a problem in the document: those come back as positioned messages. */
+export function parseRunbook(source: string, file: string): ParseResult {
+  // CRLF documents: line/column positions are what matter and they do not change; offsets are only used internally.
+  const text = source.replace(/\r\n?/g, '\n');
+  const vfile = new VFile({ path: file, value: text });
+  const tree = processor.runSync(processor.parse(vfile), vfile) as Root;
+  const messages: Diagnostic[] = [];
+
+  const yamlNode = tree.children.find((node): node is Yaml => node.type === 'yaml');
+  const frontMatter = yamlNode
+    ? parseFrontMatter(file, { value: yamlNode.value, span: spanOf(yamlNode) }, messages)
+    : emptyFrontMatter();
+
+  const headings: Heading[] = [];
+  const blocks: Block[] = [];
+  const steps: Step[] = [];
+  const stepById = new Map<string, Step>();
+  const slugger = new GithubSlugger();
+  const lines = text.split('\n');
+  let section: Heading | undefined;
+  let lastStepInSection: Step | undefined;
+  let proseStartLine = yamlNode ? spanOf(yamlNode).end.line + 1 : 1;
+
+  visit(tree, (node) => {
+    if (node.type === 'heading') {
+      const heading: Heading = { text: toString(node as MdastHeading), depth: (node as MdastHeading).depth, span: spanOf(node) };
+      headings.push(heading);
+      section = heading;
+      lastStepInSection = undefined;
+      proseStartLine = heading.span.end.line + 1;
+      return;
+    }
+    if (node.type !== 'code') return;
+    const code = node as Code;
+    const fence = code.data?.runbook as FenceInfo | undefined;
+    const span = spanOf(code);
+    const previousProseStart = proseStartLine;
+    proseStartLine = span.end.line + 1;
+    if (!fence) return;
+    const lang = fence.info.lang.toLowerCase();
+    const runnableLang = CODE_LANGS.has(lang) || OUTPUT_LANGS.has(lang);
+    if (fence.unknownRole !== undefined) {
+      if (runnableLang && fence.info.role) {
+        messages.push(
+          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: step, verify, expect, rollback`, {
+            file,
+            place: wordSpan(span.start.line, fence.info.role),
+            ruleId: 'unknown-role',
+          }),
+        );
+      }
+      return;
+    }
+    const role = fence.role;
+    if (!role) return; // A fence with no role is prose: shown, never run.
+
+    if (fence.unclosed) {
+      messages.push(
+        diagnostic(`Unclosed \`${role}\` fence, expected a closing fence before the end of the document`, {
+          file,
+          place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } },
+          ruleId: 'unclosed-fence',
+        }),
+      );
+      return;
+    }
+    const wantsCode = role !== 'expect';
+    if (wantsCode ? !CODE_LANGS.has(lang) : !OUTPUT_LANGS.has(lang)) {
+      messages.push(
+        diagnostic(
+          `Unexpected language \`${fence.info.lang || '(none)'}\` for a \`${role}\` block, expected ${wantsCode ? '`ts`' : '`text` or `console`'}`,
+          { file, place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } }, ruleId: 'block-language' },
+        ),
+      );
+      return;
+    }
+
+    const attributes: Record<string, AttributeValue> = {};
+    const attributeSpans: Record<string, Span> = {};
+    const allowed = ROLE_ATTRIBUTES[role];
+    for (const word of fence.info.attributes) {
+      const place = wordSpan(span.start.line, word);
+      if (!allowed.includes(word.key)) {
+        messages.push(
+          diagnostic(
+            `Unexpected attribute \`${word.key}\` on a \`${role}\` block, expected ${allowed.length ? `one of: ${allowed.join(', ')}` : 'none'}`,
+            { file, place, ruleId: 'unknown-attribute' },
+          ),
+        );
+        continue;
+      }
+      if (word.key in attributes) {
+        messages.push(diagnostic(`Unexpected repeated attribute \`${word.key}\``, { file, place, ruleId: 'unknown-attribute' }));
+        continue;
+      }
+      attributes[word.key] = word.value;
+      attributeSpans[word.key] = place;
+    }
+
+    const block: Block = {
+      role,
+      lang,
+      attributes,
+      attributeSpans,
+      code: code.value,
+      span,
+      codeLine: span.start.line + 1,
+      index: blocks.length,
+    };
+    blocks.push(block);
+
+    if (role === 'step') {
+      const options = stepOptions(file, block, messages);
+      const explicitId = typeof attributes['id'] === 'string' ? attributes['id'] : undefined;
+      let id: string;
+      if (explicitId !== undefined) {
+        id = explicitId;
+        if (!ID_PATTERN.test(id)) {
+          messages.push(
+            diagnostic(`Unexpected step id \`${id}\`, expected letters, digits, \`-\`, \`_\` or \`.\``, {
+              file,
+              place: attributeSpans['id'],
+              ruleId: 'step-id',
+            }),
+          );
+        }
+      } else {
+        id = slugger.slug(section ? section.text : `step-${steps.length + 1}`);
+      }
+      const existing = stepById.get(id);
+      if (existing) {
+        messages.push(
+          diagnostic(`Unexpected duplicate step id \`${id}\`, expected a unique id (first used on line ${existing.block.span.start.line})`, {
+            file,
+            place: attributeSpans['id'] ?? block.span,
+            ruleId: 'duplicate-id',
+          }),
+        );
+      }
+      const intro = lines.slice(previousProseStart - 1, span.start.line - 1).join('\n').trim();
+      const step: Step = { id, heading: section, intro, block, options, verifies: [], expects: [] };
+      if (explicitId !== undefined) slugger.slug(explicitId); // Reserve it so a later heading slug cannot collide.
+      stepById.set(id, step);
+      steps.push(step);
+      lastStepInSection = step;
+      return;
+    }
+
+    if (!lastStepInSection) {
+      messages.push(
+        diagnostic(`Unexpected \`${role}\` block with no step before it in its section, expected a \`ts step\` block above it`, {
+          file,
+          place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } },
+          ruleId: 'orphan-block',
+        }),
+      );
+      return;
+    }
+    if (role === 'verify') lastStepInSection.verifies.push(block);
+    else if (role === 'expect') lastStepInSection.expects.push(block);
+    else if (lastStepInSection.rollback) {
+      messages.push(
+        diagnostic(
+          `Unexpected second rollback for step \`${lastStepInSection.id}\`, expected one (first on line ${lastStepInSection.rollback.span.start.line})`,
+          { file, place: block.span, ruleId: 'duplicate-rollback' },
+        ),
+      );
+    } else lastStepInSection.rollback = block;
+  });
+
+  return { runbook: { file, source: text, frontMatter, headings, steps, blocks }, messages, tree };
+}
+
+function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOptions {
+  const { attributes, attributeSpans } = block;
+  const options: StepOptions = {
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    retries: 0,
+    retryDelayMs: DEFAULT_RETRY_DELAY_MS,
+    confirm: false,
+    manual: false,
+  };
+  const bad = (key: string, expected: string) =>
+    messages.push(
+      diagnostic(`Unexpected ${key} \`${String(attributes[key])}\`, expected ${expected}`, {
+        file,
+        place: attributeSpans[key],
+        ruleId: 'attribute-value',
+      }),
+    );
+  for (const key of ['timeout', 'retry-delay'] as const) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    if (ms === undefined || ms <= 0) bad(key, 'a duration such as `30s` or `2m`');
+    else if (key === 'timeout') options.timeoutMs = ms;
+    else options.retryDelayMs = ms;
+  }
+  if (attributes['retries'] !== undefined) {
+    const value = attributes['retries'];
+    if (typeof value !== 'string' || !/^\d+$/.test(value)) bad('retries', 'a whole number such as `2`');
+    else options.retries = Number(value);
+  }
+  if (attributes['when'] !== undefined) {
+    const value = attributes['when'];
+    if (typeof value !== 'string' || value === '') bad('when', 'a target name such as `sandbox`');
+    else options.when = value.split(',').map((name) => name.trim()).filter(Boolean);
+  }
+  for (const flag of ['confirm', 'manual'] as const) {
+    const value = attributes[flag];
+    if (value === undefined) continue;
+    if (value === true || value === 'true') options[flag] = true;
+    else if (value !== 'false') bad(flag, 'a bare flag');
+  }
+  if (attributes['rollback'] !== undefined) {
+    if (attributes['rollback'] !== 'none') bad('rollback', '`none` (with reason="...")');
+    else if (typeof attributes['reason'] !== 'string' || attributes['reason'].trim() === '') {
+      messages.push(
+        diagnostic('Unexpected `rollback=none` without a reason, expected reason="why nothing can be undone"', {
+          file,
+          place: attributeSpans['rollback'],
+          ruleId: 'attribute-value',
+        }),
+      );
+    } else options.rollbackNone = attributes['reason'];
+  }
+  return options;
+}

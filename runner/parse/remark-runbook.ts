@@ -1,0 +1,53 @@
+import type { Code, Root } from 'mdast';
+import { visit } from 'unist-util-visit';
+import type { VFile } from 'vfile';
+import { ROLES, type Role } from '../model.ts';
+import { parseInfoString, type InfoString } from './info-string.ts';
+
+/** What the plugin attaches to each fenced code node (`node.data.runbook`). */
+export interface FenceInfo {
+  info: InfoString;
+  role?: Role;
+  /** The role word is present but not a known role. */
+  unknownRole?: string;
+  /** The opening fence is never closed (the block runs to the end of the document). */
+  unclosed: boolean;
+}
+
+declare module 'mdast' {
+  interface CodeData {
+    runbook?: FenceInfo;
+  }
+}
+
+const CLOSING_FENCE = /^\s*(`{3,}|~{3,})\s*$/;
+
+/**
+ * remark plugin: reads the role and `key=value` attributes from each fence's info string onto the node, so later
+ * phases read the tree instead of parsing markdown twice.
+ */
+export function remarkRunbook() {
+  return (tree: Root, file: VFile) => {
+    const lines = String(file.value).split('\n');
+    visit(tree, 'code', (node: Code) => {
+      const position = node.position;
+      if (!position) return;
+      const info = parseInfoString(lines[position.start.line - 1] ?? '');
+      const opening = /^\s*(`{3,}|~{3,})/.exec(lines[position.start.line - 1] ?? '')?.[1] ?? '```';
+      const last = lines[position.end.line - 1] ?? '';
+      const closing = CLOSING_FENCE.exec(last)?.[1];
+      const unclosed =
+        position.end.line === position.start.line ||
+        !closing ||
+        closing[0] !== opening[0] ||
+        closing.length < opening.length;
+      const data: FenceInfo = { info, unclosed };
+      const roleWord = info.role?.key;
+      if (roleWord !== undefined) {
+        if ((ROLES as readonly string[]).includes(roleWord)) data.role = roleWord as Role;
+        else data.unknownRole = roleWord;
+      }
+      node.data = { ...node.data, runbook: data };
+    });
+  };
+}

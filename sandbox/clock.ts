@@ -1,0 +1,38 @@
+import type { Clock } from './types.ts';
+
+/**
+ * Sandbox time is real time plus an offset that only moves forward: secrets expire and subscriptions lapse on it,
+ * so tests can jump months ahead without waiting and without faking the process-wide Date.
+ */
+export function createClock(offsetMs = 0): Clock & { readonly offsetMs: number } {
+  let offset = offsetMs;
+  const listeners = new Set<(now: number) => void>();
+  return {
+    get offsetMs() {
+      return offset;
+    },
+    now: () => Date.now() + offset,
+    advance(ms: number) {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`Unexpected clock advance ${ms}ms, expected a non-negative duration`);
+      offset += ms;
+      const now = Date.now() + offset;
+      for (const listener of [...listeners]) listener(now);
+    },
+    onAdvance(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Parses `90s`, `12h`, `181d`, `1h30m` (the durations the CLI and control API accept) into milliseconds. */
+export function parseDuration(text: string): number {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)];
+  const consumed = parts.map((part) => part[0]).join('');
+  if (parts.length === 0 || consumed !== text.trim()) {
+    throw new RangeError(`Unexpected duration "${text}", expected e.g. 90s, 12h, 181d or 1h30m`);
+  }
+  return parts.reduce((sum, part) => sum + Number(part[1]) * (UNITS[part[2] as string] ?? 0), 0);
+}
