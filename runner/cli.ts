@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
+import { terminalInteraction } from './execute/interaction.ts';
+import { planRun, touches } from './plan/index.ts';
+import type { Reporter } from './report/events.ts';
+import { defaultReporter, REPORTERS } from './report/index.ts';
+import { loadRunbook, runFile } from './run.ts';
+import { embeddedSandbox } from './sandbox-provider.ts';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function printDiagnostics(error: RunbookInputError): void {
+  for (const message of error.diagnostics) process.stderr.write(`${formatDiagnostic(message)}\n`);
+}
+
+function createReporters(names: string, outDir: string, file: string): Reporter[] {
+  return names
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => {
+      const factory = REPORTERS[name];
+      if (!factory) throw new UsageError(`unknown reporter \`${name}\`, expected one of: ${Object.keys(REPORTERS).join(', ')}`);
+      return factory({ outDir, file, source: '' });
+    });
+}
+
+class UsageError extends Error {}
+
+interface RunFlags {
+  target?: string;
+  yes?: boolean;
+  automate?: boolean;
+  from?: string;
+  only?: string;
+  reporter?: string;
+  out: string;
+}
+
+/** Interrupts on the first SIGINT/SIGTERM (rollbacks run); a second one exits at once (the journal allows resume). */
+function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let count = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    count += 1;
+    if (count > 1) process.exit(EXIT.interrupted);
+    process.stderr.write(`\n${signal}: interrupting; rolling back completed steps (again to exit now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+async function runCommand(file: string, flags: RunFlags): Promise<number> {
+  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env['CI'];
+  const signals = interruptOnSignals();
+  try {
+    const result = await runFile({
+      file,
+      target: flags.target,
+      yes: flags.yes,
+      automate: flags.automate,
+      from: flags.from,
+      only: flags.only,
+      reporters,
+      interaction: interactive ? terminalInteraction() : undefined,
+      sandbox: embeddedSandbox,
+      interrupt: signals.signal,
+      workspace: process.cwd(),
+    });
+    return result.exitCode;
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
+  const runbook = await loadRunbook(file);
+  const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });
+  const rows = plan.flatMap(({ step, skip }) => [
+    { id: step.id, role: 'step', line: step.block.span.start.line, attributes: step.block.attributes, touches: touches(step), skip },
+    ...[...step.verifies, ...step.expects, ...(step.rollback ? [step.rollback] : [])].map((block) => ({
+      id: step.id,
+      role: block.role,
+      line: block.span.start.line,
+      attributes: block.attributes,
+      touches: [] as string[],
+      skip,
+    })),
+  ]);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ file, target: flags.target ?? runbook.frontMatter.defaultTarget ?? null, steps: rows }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  for (const row of rows) {
+    const attributes = Object.entries(row.attributes)
+      .map(([key, value]) => (value === true ? key : `${key}=${value}`))
+      .join(' ');
+    const indent = row.role === 'step' ? '' : '  ';
+    const extra = [attributes, row.touches.length ? `touches ${row.touches.join(', ')}` : '', row.skip ? `(skipped: ${row.skip})` : '']
+      .filter(Boolean)
+      .join('  ');
+    process.stdout.write(`${indent}${file}:${row.line}  ${row.role.padEnd(8)} ${row.role === 'step' ? row.id : ''}${extra ? `  ${extra}` : ''}\n`);
+  }
+  return EXIT.ok;
+}
+
+function notYet(command: string, issue: string): () => Promise<number> {
+  return async () => {
+    process.stderr.write(`runbook ${command} is not available yet (${issue})\n`);
+    return EXIT.usage;
+  };
+}
+
+export function buildProgram(onResult: (code: number) => void): Command {
+  const program = new Command('runbook')
+    .description('Executable, literate runbooks: run, plan, lint and check Markdown runbooks.')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('run')
+    .description('execute a runbook (exit 0 passed, 1 a step failed after rollbacks, 2 invalid, 130 interrupted)')
+    .argument('[file]', 'the runbook', 'runbook.md')
+    .option('--target <name>', "target profile (default: the runbook's default-target)")
+    .option('--yes', 'answer yes to confirm steps')
+    .option('--automate', 'run the automation of manual steps instead of waiting for the operator')
+    .option('--from <id>', 'start at this step')
+    .option('--only <id>', 'run only this step')
+    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
+    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
+    .action(async (file: string, flags: RunFlags) => onResult(await runCommand(file, flags)));
+
+  program
+    .command('plan')
+    .description('list the steps in order with their blocks, lines and attributes; runs nothing')
+    .argument('[file]', 'the runbook', 'runbook.md')
+    .option('--json', 'machine-readable output')
+    .option('--target <name>', 'plan for this target')
+    .action(async (file: string, flags: { json?: boolean; target?: string }) => onResult(await planCommand(file, flags)));
+
+  const passthrough = (name: string, description: string, handler: (args: string[]) => Promise<number>) =>
+    program
+      .command(name)
+      .description(description)
+      .allowUnknownOption()
+      .helpOption(false)
+      .argument('[args...]')
+      .action(async (args: string[]) => onResult(await handler(args ?? [])));
+
+  passthrough('lint', 'hygiene rules (exit 0 clean, 1 findings)', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.lintCommand(args) ?? notYet('lint', 'issue 7')());
+  passthrough('check', 'drift against the platform repo, freshness, --replay on the sandbox', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.checkCommand(args) ?? notYet('check', 'issue 7')());
+  passthrough('resume', 'continue an interrupted run from its journal', notYet('resume', 'issue 3'));
+  passthrough('validate', 'quarterly validation: full sandbox run, then stamp last-validated', notYet('validate', 'issue 6'));
+  passthrough('sandbox', 'the sandbox tenant on its own: up | down | status', async (args) => (await import('../sandbox/cli.ts')).sandboxCommand(args));
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; user mistakes print positioned diagnostics, never stack traces. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((result) => {
+    code = result;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof RunbookInputError) {
+      printDiagnostics(error);
+      return EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`runbook: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof ExitCode) return error.code;
+    process.stderr.write(`runbook: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+export const cliPath = path.resolve(import.meta.dirname, '..', 'bin', 'runbook.js');

@@ -1,0 +1,142 @@
+import { Console } from 'node:console';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import nodePath from 'node:path';
+import { expect } from 'expect';
+import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } from 'zx';
+import type { Block, Step } from '../model.ts';
+import type { OutputCapture } from './capture.ts';
+import type { Redactor } from './redact.ts';
+import type { ResolvedTarget } from '../target.ts';
+
+/** What a verify (and a rollback) sees of the step it belongs to. */
+export interface StepResult {
+  value: unknown;
+  stdout: string;
+  stderr: string;
+  /** Everything the block printed, both streams in order. */
+  output: string;
+  /** Exit code of the last command the block ran; null when it ran none. */
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/** The API blocks use to keep secrets out of every artifact (see README "Secrets"). */
+export interface Secrets {
+  /** Marks `value` secret under `name`: from now on it prints as `[secret:NAME]` everywhere. Returns the value. */
+  mark(name: string, value: string): string;
+  /** Reads a secret file (never printed) and marks its content (and its trimmed content) secret. */
+  read(file: string, name: string): Promise<string>;
+  /** Writes `value` to `file` with mode 600, atomically (temp file then rename); the value is marked secret. */
+  write(file: string, value: string, name: string): Promise<void>;
+  /** The names marked so far. */
+  names(): string[];
+}
+
+export interface ContextDeps {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  target: ResolvedTarget;
+  state: Record<string, unknown>;
+  redactor: Redactor;
+  secretNames: Set<string>;
+  fetch: typeof fetch;
+}
+
+type Shell = typeof zx$;
+
+/**
+ * zx runs a command after the template call returns, so its error carries no frame of the block. Recording the
+ * stack at each template call (and through `$(options)` derivations) keeps the runbook line of the command.
+ */
+function trackCommandOrigins(shell: Shell, onStart: (stack: string) => void): Shell {
+  return new Proxy(shell, {
+    apply(target, self, args: unknown[]) {
+      const first = args[0];
+      if (Array.isArray(first) && 'raw' in first) onStart(new Error('command').stack ?? '');
+      const result: unknown = Reflect.apply(target, self, args);
+      return typeof result === 'function' ? trackCommandOrigins(result as Shell, onStart) : result;
+    },
+  });
+}
+
+export function expandHome(file: string): string {
+  return file === '~' || file.startsWith('~/') ? nodePath.join(os.homedir(), file.slice(1)) : file;
+}
+
+export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames' | 'cwd'>): Secrets {
+  const mark = (name: string, value: string) => {
+    deps.redactor.add(name, value);
+    deps.secretNames.add(name);
+    return value;
+  };
+  return {
+    mark,
+    async read(file, name) {
+      const value = await readFile(nodePath.resolve(deps.cwd, expandHome(file)), 'utf8');
+      mark(name, value);
+      if (value.trim() !== value) mark(name, value.trim());
+      return value;
+    },
+    async write(file, value, name) {
+      mark(name, value);
+      const target = nodePath.resolve(deps.cwd, expandHome(file));
+      await mkdir(nodePath.dirname(target), { recursive: true });
+      const temp = `${target}.${process.pid}.tmp`;
+      await writeFile(temp, value, { mode: 0o600 });
+      await chmod(temp, 0o600);
+      await rename(temp, target);
+    },
+    names: () => [...deps.secretNames],
+  };
+}
+
+/**
+ * Builds the names one block execution sees. `$` is a zx instance scoped to this run and this attempt (cwd, env,
+ * abort signal, a logger that captures command output into the block's output): nothing global is mutated.
+ */
+export function createBlockContext(
+  deps: ContextDeps,
+  block: Block,
+  step: Step,
+  capture: OutputCapture,
+  signal: AbortSignal,
+  extra: {
+    result?: StepResult;
+    attempt: number;
+    onCommandEnd: (exitCode: number | null) => void;
+    /** Receives the stack of every command start, so a failed command is reported at the line that ran it. */
+    onCommandStart: (stack: string) => void;
+  },
+): Record<string, unknown> {
+  const log = (entry: LogEntry) => {
+    if (entry.kind === 'stdout' || entry.kind === 'stderr') capture.write(entry.kind, entry.data);
+    else if (entry.kind === 'end') extra.onCommandEnd(entry.exitCode);
+  };
+  const $ = trackCommandOrigins(
+    zx$({ cwd: deps.cwd, env: deps.env, signal, quiet: true, verbose: false, log: log as typeof zx$.log }),
+    extra.onCommandStart,
+  );
+  const console = new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false });
+  return {
+    $,
+    state: deps.state,
+    target: deps.target,
+    secrets: createSecrets(deps),
+    console,
+    expect,
+    result: extra.result,
+    step: { id: step.id, title: step.heading?.text ?? step.id, role: block.role, attempt: extra.attempt },
+    fs,
+    path: nodePath,
+    os,
+    sleep,
+    retry,
+    YAML,
+    glob,
+    which,
+    quote,
+    fetch: deps.fetch,
+    signal,
+  };
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { ProcessOutput } from 'zx';
+import type { Block } from '../model.ts';
+import type { Failure } from '../report/events.ts';
+import type { Redactor } from './redact.ts';
+
+const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
+const MAX_DETAIL_LINES = 20;
+
+/** Exit codes that mean something on their own, so the message says more than a number. */
+const EXIT_MEANINGS: Record<number, string> = {
+  1: 'general error',
+  2: 'misuse of shell builtins',
+  126: 'command not executable',
+  127: 'command not found',
+  130: 'interrupted (SIGINT)',
+  137: 'killed (SIGKILL)',
+  143: 'terminated (SIGTERM)',
+  255: 'ssh connection or remote command failed',
+};
+
+interface ProcessOutputLike {
+  exitCode: number | null;
+  signal: string | null;
+  stderr: string;
+  stdout: string;
+}
+
+function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
+  return error instanceof ProcessOutput;
+}
+
+/**
+ * The position inside the block where the error was raised. Stack frames already name `runbook.md:LINE:COL` (the
+ * compiled module's source map points there); the first frame inside this block wins. zx records where a command was
+ * started in its message, which covers commands that fail after the block has moved on.
+ */
+export function locate(error: unknown, file: string, block: Block, commandStack = ''): { line: number; column: number } {
+  const absolute = path.resolve(file);
+  const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
+  const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
+  const escaped = absolute.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
+  for (const match of text.matchAll(pattern)) {
+    const line = Number(match[1]);
+    if (line >= block.codeLine && line < block.span.end.line) return { line, column: Number(match[2]) };
+  }
+  return { line: block.codeLine, column: 1 };
+}
+
+function relevantLines(text: string): string[] {
+  const lines = text.split('\n').map((line) => line.trimEnd()).filter(Boolean);
+  const errorish = lines.filter((line) => ERRORISH.test(line));
+  return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
+}
+
+/** Turns whatever a block threw into a positioned, redacted failure whose details are the lines worth reading. */
+export function describeError(error: unknown, file: string, block: Block, redactor: Redactor, kind = 'error', commandStack = ''): Failure {
+  const { line, column } = locate(error, file, block, commandStack);
+  const location = { file, line, column };
+  if (isProcessOutput(error)) {
+    const meaning = error.exitCode !== null ? EXIT_MEANINGS[error.exitCode] : undefined;
+    const status = error.exitCode !== null ? `exit code ${error.exitCode}${meaning ? ` (${meaning})` : ''}` : `signal ${error.signal}`;
+    return {
+      kind,
+      location,
+      message: redactor.redact(`command failed with ${status}`),
+      details: relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))),
+    };
+  }
+  if (error instanceof Error) {
+    const text = stripVTControlCharacters(error.message);
+    const [first = error.name, ...rest] = text.split('\n');
+    return {
+      kind,
+      location,
+      message: redactor.redact(first.trim() || error.name),
+      details: rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES),
+    };
+  }
+  return { kind, location, message: redactor.redact(`block threw ${String(error)}`), details: [] };
+}

@@ -1,0 +1,28 @@
+import type { Reporter } from './events.ts';
+import { jsonReporter } from './json.ts';
+import { plainReporter } from './plain.ts';
+import { prettyReporter } from './pretty.ts';
+
+export interface ReporterOptions {
+  /** Folder for file-based reports (junit, markdown, github summary). */
+  outDir: string;
+  file: string;
+  source: string;
+}
+
+export type ReporterFactory = (options: ReporterOptions) => Reporter;
+
+/** Every reporter by name; adding one is adding a line here, the engine never changes. */
+export const REPORTERS: Record<string, ReporterFactory> = {
+  pretty: () => prettyReporter(),
+  plain: () => plainReporter(),
+  json: () => jsonReporter(),
+};
+
+export function registerReporter(name: string, factory: ReporterFactory): void {
+  REPORTERS[name] = factory;
+}
+
+export function defaultReporter(): string {
+  return process.stdout.isTTY && !process.env['CI'] ? 'pretty' : 'plain';
+}

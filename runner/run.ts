@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createFetch } from './net/tls.ts';
+import { hasErrors, RunbookInputError } from './diagnostics.ts';
+import { compileRunbook } from './execute/compile.ts';
+import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
+import { Redactor } from './execute/redact.ts';
+import type { Runbook } from './model.ts';
+import { parseRunbook } from './parse/index.ts';
+import { planRun, type PlannedStep } from './plan/index.ts';
+import type { Reporter, RunEvent } from './report/events.ts';
+import { Multiplexer } from './report/multiplexer.ts';
+import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
+
+/** A running sandbox tenant as the runner needs it: its facts, and a way to stop it if this run started it. */
+export interface SandboxLease {
+  facts: Record<string, string>;
+  release(): Promise<void>;
+}
+
+export type SandboxProvider = (workspace: string) => Promise<SandboxLease>;
+
+export interface RunRequest {
+  file: string;
+  target?: string;
+  yes?: boolean;
+  automate?: boolean;
+  from?: string;
+  only?: string;
+  reporters: Reporter[];
+  interaction?: Interaction;
+  /** Folder holding `.runbook/` (journals, cache, sandbox state); default: the runbook's folder. */
+  workspace?: string;
+  env?: NodeJS.ProcessEnv;
+  sandbox?: SandboxProvider;
+  /** Aborting it interrupts the run (rollbacks still run); the CLI wires SIGINT and SIGTERM to it. */
+  interrupt?: AbortSignal;
+  runId?: string;
+  /** Extra sinks that see every redacted event (the journal); unlike reporters, their failure fails the run. */
+  sinks?: Array<(event: RunEvent) => void>;
+  resume?: { point: ResumePoint; state: Record<string, unknown> };
+}
+
+export interface RunResult extends RunSummary {
+  runId: string;
+  runbook: Runbook;
+  target: ResolvedTarget;
+}
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). */
+export async function loadRunbook(file: string): Promise<Runbook> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RunbookInputError([
+      (await import('./diagnostics.ts')).diagnostic(code === 'ENOENT' ? `Unexpected missing file, expected a runbook at ${file}` : `Cannot read ${file}: ${String(error)}`, {
+        file,
+        ruleId: 'file',
+      }),
+    ]);
+  }
+  const { runbook, messages } = parseRunbook(source, file);
+  if (hasErrors(messages)) throw new RunbookInputError(messages.filter((message) => message.fatal === true));
+  return runbook;
+}
+
+/** Loads the CA the target names (`ca-file`) so block fetches trust the sandbox; production names none. */
+async function targetFetch(target: ResolvedTarget): Promise<typeof fetch> {
+  const caFile = target.maybe('ca-file');
+  const caPem = caFile ? await readFile(caFile, 'utf8') : undefined;
+  return createFetch(caPem) as typeof fetch;
+}
+
+/** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
+export async function runFile(request: RunRequest): Promise<RunResult> {
+  const runbook = await loadRunbook(request.file);
+  const targetName = chooseTarget(runbook, request.target);
+  const plan: PlannedStep[] = planRun(runbook, { target: targetName, from: request.from, only: request.only });
+  const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
+  const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
+  const runId = request.runId ?? newRunId();
+
+  let lease: SandboxLease | undefined;
+  if (profile?.sandbox) {
+    if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
+    lease = await request.sandbox(workspace);
+  }
+  const mux = new Multiplexer(request.reporters);
+  try {
+    const target = resolveTarget(runbook, targetName, lease?.facts);
+    const compiled = await compileRunbook(runbook, path.join(workspace, '.runbook', 'cache'));
+    const redactor = new Redactor();
+    const emit = (event: RunEvent) => {
+      const clean = redactor.redactValue(event);
+      for (const sink of request.sinks ?? []) sink(clean);
+      mux.emit(clean);
+    };
+    emit({
+      kind: 'run-begin',
+      runId,
+      file: runbook.file,
+      target: target.name,
+      sandbox: target.sandbox,
+      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
+      time: new Date().toISOString(),
+      resumed: request.resume !== undefined,
+    });
+    const summary = await runEngine({
+      runId,
+      runbook,
+      compiled,
+      plan,
+      target,
+      emit,
+      redactor,
+      interaction: request.interaction ?? nonInteractive,
+      yes: request.yes ?? false,
+      automate: request.automate ?? false,
+      interrupt: request.interrupt ?? new AbortController().signal,
+      cwd: workspace,
+      env: { ...process.env, ...request.env },
+      state: request.resume?.state ?? {},
+      secretNames: new Set(),
+      fetch: await targetFetch(target),
+      resume: request.resume?.point,
+    });
+    return { ...summary, runId, runbook, target };
+  } finally {
+    await mux.close();
+    await lease?.release();
+  }
+}
