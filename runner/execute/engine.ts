@@ -140,6 +140,8 @@ export class Engine {
       }
       const outcome = await this.#runStep(step, resume?.unfinished === step.id);
       this.#statuses.set(step.id, outcome);
+      // The snapshot after each finished step is what `runbook resume` restores (the emitter redacts it).
+      if (outcome === 'passed') emit({ kind: 'state', stepId: step.id, state: snapshot(this.#options.state), secrets: [...this.#options.secretNames] });
       if (outcome !== 'passed') {
         status = outcome === 'interrupted' ? 'interrupted' : 'failed';
         break;
@@ -340,6 +342,15 @@ export class Engine {
 function timeoutOf(block: Block, fallback: number): number {
   const value = block.attributes['timeout'];
   return (typeof value === 'string' ? parseDuration(value) : undefined) ?? fallback;
+}
+
+/** A JSON-safe copy of the shared state; values that cannot be serialised are dropped, not thrown on. */
+function snapshot(state: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(state) ?? '{}') as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 function emptyResult(value: unknown): StepResult {

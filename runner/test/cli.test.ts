@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fence, runCli, writeRunbook } from './helpers.ts';
+
+describe('runbook CLI', () => {
+  it('exits 2 with one positioned diagnostic a line and no stack trace for an invalid runbook', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step timeout=forever\n${fence}\n${fence}ts verify\n${fence}\n# B\n${fence}ts rollback\n${fence}\n`);
+    const { code, stderr, stdout } = await runCli(['run', file], { cwd: path.dirname(file) });
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.deepEqual(stderr.trim().split('\n').map((line) => line.replace(file, 'rb.md')), [
+      'rb.md:2:12-2:27: Unexpected timeout `forever`, expected a duration such as `30s` or `2m` [attribute-value]',
+      'rb.md:7:1-7:15: Unexpected `rollback` block with no step before it in its section, expected a `ts step` block above it [orphan-block]',
+    ]);
+  });
+
+  it('reports a syntax error in a block at its runbook position', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\nconst x = ;\n${fence}\n`);
+    const { code, stderr } = await runCli(['run', file]);
+    assert.equal(code, 2);
+    assert.match(stderr, /rb\.md:3:11-3:12: Unexpected syntax in `step` block: Unexpected ";" \[block-syntax\]/);
+    assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
+  });
+
+  it('exits 2 for an unknown reporter, flag or target', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\n${fence}\n`);
+    assert.equal((await runCli(['run', file, '--reporter', 'fancy'])).code, 2);
+    assert.equal((await runCli(['run', file, '--bogus'])).code, 2);
+    const target = await runCli(['run', file, '--target', 'prod']);
+    assert.equal(target.code, 2);
+    assert.match(target.stderr, /Unexpected target `prod`/);
+  });
+
+  it('runs to exit 0 with plain output when not on a terminal, and 1 when a step fails', async () => {
+    const ok = await writeRunbook(`# A\n${fence}ts step\nconsole.log('hi')\n${fence}\n`);
+    const passed = await runCli(['run', ok]);
+    assert.equal(passed.code, 0, passed.stderr);
+    assert.match(passed.stdout, /✔ a passed/);
+    const bad = await writeRunbook(`# A\n${fence}ts step\nthrow new Error('nope')\n${fence}\n`);
+    const failed = await runCli(['run', bad]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stdout, /rb\.md:3:7: nope/);
+  });
+
+  it('writes one JSON event per line with --reporter json', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\nconsole.log('hi')\n${fence}\n`);
+    const { code, stdout } = await runCli(['run', file, '--reporter', 'json']);
+    assert.equal(code, 0);
+    const kinds = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
+    assert.deepEqual(kinds, ['run-begin', 'step-begin', 'block-begin', 'output', 'block-end', 'step-end', 'state', 'run-end']);
+  });
+
+  it('rolls back and exits 130 on SIGINT', async () => {
+    const file = await writeRunbook(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nconsole.log('waiting')\nawait sleep(10_000)\n${fence}\n`);
+    let sent = false;
+    const { code, stdout } = await runCli(['run', file], {
+      onStdout: (text, child) => {
+        if (!sent && text.includes('│ waiting')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.equal(code, 130);
+    assert.match(stdout, /│ undo 1/);
+  });
+
+  it('plans without running, with lines and attributes', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step id=a timeout=5s\nawait $\`ssh host true\`\n${fence}\n${fence}ts verify\n${fence}\n`);
+    const { code, stdout } = await runCli(['plan', file, '--json']);
+    assert.equal(code, 0);
+    const plan = JSON.parse(stdout) as { steps: { id: string; role: string; line: number; attributes: Record<string, string>; touches: string[] }[] };
+    assert.deepEqual(plan.steps.map((row) => [row.id, row.role, row.line]), [['a', 'step', 2], ['a', 'verify', 5]]);
+    assert.deepEqual(plan.steps[0]?.attributes, { id: 'a', timeout: '5s' });
+    assert.deepEqual(plan.steps[0]?.touches, ['cmd:ssh', 'host:vps']);
+  });
+
+  it('prints help and exits 0', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /run \[options\] \[file\]/);
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Reporter, RunEvent } from '../report/events.ts';
+
+export const fence = '```';
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+export const cli = path.join(repoRoot, 'bin', 'runbook.js');
+
+/** Writes `source` to a fresh temp folder and returns the runbook's path. */
+export async function writeRunbook(source: string, name = 'rb.md'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'runbook-test-'));
+  const file = path.join(dir, name);
+  await writeFile(file, source);
+  return file;
+}
+
+export function collector(): Reporter & { events: RunEvent[]; of<K extends RunEvent['kind']>(kind: K): Extract<RunEvent, { kind: K }>[] } {
+  const events: RunEvent[] = [];
+  return {
+    name: 'collector',
+    events,
+    onEvent(event) {
+      events.push(event);
+    },
+    of<K extends RunEvent['kind']>(kind: K) {
+      return events.filter((event): event is Extract<RunEvent, { kind: K }> => event.kind === kind);
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI as a user would, without a TTY. `onStdout` may act on the live output (e.g. send a signal). */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, CI: 'true', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}

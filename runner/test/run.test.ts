@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { runFile } from '../run.ts';
+import { collector, fence, writeRunbook } from './helpers.ts';
+
+const targets = `---\ntitle: T\ntargets:\n  prod:\n    host: prod.example\n  sandbox:\n    sandbox: false\n    host: box\ndefault-target: prod\n---\n`;
+
+async function run(source: string, options: Partial<Parameters<typeof runFile>[0]> = {}) {
+  const file = await writeRunbook(source);
+  const reporter = collector();
+  const result = await runFile({ file, reporters: [reporter], ...options });
+  return { result, reporter, file, dir: path.dirname(file) };
+}
+
+describe('running a runbook', () => {
+  it('shares state between steps and passes each step result to its verify', async () => {
+    const { result, reporter } = await run(
+      `# One\n${fence}ts step\nstate.count = 1\nconsole.log('hello')\nawait $\`echo world\`\nreturn 'v'\n${fence}\n${fence}ts verify\nexpect(result.value).toBe('v')\nexpect(result.stdout).toBe('hello\\nworld\\n')\nexpect(result.exitCode).toBe(0)\n${fence}\n# Two\n${fence}ts step\nexpect(state.count).toBe(1)\n${fence}\n`,
+    );
+    assert.equal(result.exitCode, 0);
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['hello', 'world']);
+    assert.deepEqual(reporter.of('step-end').map((event) => [event.stepId, event.status]), [['one', 'passed'], ['two', 'passed']]);
+  });
+
+  it('fails at the runbook line of the failing command and shows its stderr', async () => {
+    const { result, reporter } = await run(`# A\n\n${fence}ts step\nconst a = 1\nawait $\`ls /definitely-missing-dir\`\n${fence}\n`);
+    assert.equal(result.exitCode, 1);
+    const failure = reporter.of('step-end')[0]?.failure;
+    assert.equal(`${failure?.location.line}:${failure?.location.column}`, '5:7');
+    assert.match(failure?.message ?? '', /exit code 2/);
+    assert.match(failure?.details.join('\n') ?? '', /No such file or directory/);
+  });
+
+  it('fails a step whose verify fails, naming the verify line', async () => {
+    const { result, reporter } = await run(`# A\n${fence}ts step\nreturn 2\n${fence}\n\n${fence}ts verify\n\nexpect(result.value).toBe(3)\n${fence}\n`);
+    assert.equal(result.exitCode, 1);
+    const failure = reporter.of('step-end')[0]?.failure;
+    assert.equal(failure?.kind, 'verify');
+    assert.equal(failure?.location.line, 8);
+  });
+
+  it('fails on drift between the documented and the real output, at the expect line', async () => {
+    const { result, reporter } = await run(`# A\n${fence}ts step\nconsole.log('status 200')\nconsole.log('token ok')\n${fence}\n${fence}text expect\nstatus [..]\ntoken FAIL\n${fence}\n`);
+    assert.equal(result.exitCode, 1);
+    const failure = reporter.of('step-end')[0]?.failure;
+    assert.equal(failure?.kind, 'expect');
+    assert.equal(failure?.location.line, 8);
+    assert.deepEqual(failure?.details, ['expected: token FAIL', 'actual:   token ok']);
+  });
+
+  it('runs rollbacks of completed steps in reverse order, the failing step included once it took effect', async () => {
+    const { result, reporter } = await run(
+      [1, 2, 3]
+        .map((n) => `# S${n}\n${fence}ts step\nconsole.log('do ${n}')\n${fence}\n${n === 3 ? `${fence}ts verify\nthrow new Error('verify ${n} failed')\n${fence}\n` : ''}${fence}ts rollback\nconsole.log('undo ${n}')\n${fence}\n`)
+        .join('\n'),
+    );
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s3', 's2', 's1']);
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['do 1', 'do 2', 'do 3', 'undo 3', 'undo 2', 'undo 1']);
+  });
+
+  it('does not roll back a step whose block failed before taking effect', async () => {
+    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nthrow new Error('no')\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`);
+    assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
+  });
+
+  it('stops rolling back when a rollback fails, so earlier undos never run on a half-undone state', async () => {
+    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\n${fence}\n${fence}ts rollback\nthrow new Error('cannot undo')\n${fence}\n# S3\n${fence}ts step\nthrow new Error('x')\n${fence}\n`);
+    assert.deepEqual(reporter.of('rollback-end').map((event) => [event.stepId, event.status]), [['s2', 'failed'], ['s1', 'skipped']]);
+  });
+
+  it('retries a step and passes when a later attempt succeeds', async () => {
+    const { result, reporter } = await run(`# A\n${fence}ts step retries=2 retry-delay=10ms\nstate.n = (state.n ?? 0) + 1\nif (state.n < 3) throw new Error('flaky')\n${fence}\n`);
+    assert.equal(result.exitCode, 0);
+    assert.equal(reporter.of('step-retry').length, 2);
+  });
+
+  it('times a step out and kills what it started', async () => {
+    const started = Date.now();
+    const { result, reporter } = await run(`# A\n${fence}ts step timeout=300ms\nawait $\`sleep 5\`\n${fence}\n`);
+    assert.equal(result.exitCode, 1);
+    assert.ok(Date.now() - started < 3000);
+    assert.equal(reporter.of('step-end')[0]?.failure?.kind, 'timeout');
+  });
+
+  it('skips steps whose when= names another target, and exposes the target settings', async () => {
+    const { result, reporter } = await run(`${targets}# A\n${fence}ts step when=sandbox\nthrow new Error('must not run')\n${fence}\n# B\n${fence}ts step\nconsole.log(target.name, target.get('host'))\n${fence}\n`);
+    assert.equal(result.exitCode, 0);
+    assert.equal(reporter.of('step-skip')[0]?.reason, 'when=sandbox (target prod)');
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['prod prod.example']);
+  });
+
+  it('refuses a confirm step without a terminal unless --yes', async () => {
+    const source = `${targets}# A\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n`;
+    const refused = await run(source);
+    assert.equal(refused.result.exitCode, 1);
+    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--yes/);
+    const confirmed = await run(source, { yes: true });
+    assert.equal(confirmed.result.exitCode, 0);
+  });
+
+  it('waits for the operator on a manual step of a real target, and runs its automation with --automate', async () => {
+    const source = `${targets}# A\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
+    const refused = await run(source);
+    assert.equal(refused.result.exitCode, 1);
+    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--automate/);
+    const answered = await run(source, {
+      interaction: { interactive: true, confirm: async () => true, manual: async () => 'done' },
+    });
+    assert.equal(answered.result.exitCode, 0);
+    assert.equal(answered.reporter.of('operator')[0]?.prose, 'Click **Add**.');
+    assert.deepEqual(answered.reporter.of('output'), []);
+    const automated = await run(source, { automate: true });
+    assert.deepEqual(automated.reporter.of('output').map((event) => event.text), ['automated']);
+  });
+
+  it('never runs prose fences', async () => {
+    const { dir } = await run(`# A\n${fence}ts\nawait fs.writeFile(path.join(process.cwd(), 'prose-ran'), 'x')\n${fence}\n${fence}ts step\n${fence}\n`);
+    assert.equal(existsSync(path.join(dir, 'prose-ran')), false);
+  });
+
+  it('interrupts the running step, rolls back, and reports 130', async () => {
+    const controller = new AbortController();
+    const pending = run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nawait $\`sleep 5\`\n${fence}\n`, { interrupt: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    const { result, reporter } = await pending;
+    assert.equal(result.exitCode, 130);
+    assert.equal(result.status, 'interrupted');
+    assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
+  });
+
+  it('keeps secrets out of every event', async () => {
+    const { reporter } = await run(`# A\n${fence}ts step\nconst value = secrets.mark('TOKEN', 'hunter2-canary-value')\nconsole.log('token is', value)\nthrow new Error('failed with ' + value)\n${fence}\n`);
+    const text = JSON.stringify(reporter.events);
+    assert.equal(text.includes('hunter2-canary-value'), false);
+    assert.match(text, /\[secret:TOKEN\]/);
+  });
+});
