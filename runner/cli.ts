@@ -5,6 +5,8 @@ import { terminalInteraction } from './execute/interaction.ts';
 import { planRun, touches } from './plan/index.ts';
 import type { Reporter } from './report/events.ts';
 import { defaultReporter, REPORTERS } from './report/index.ts';
+import { LockedError } from './journal/lock.ts';
+import { resumeRun } from './resume.ts';
 import { loadRunbook, runFile } from './run.ts';
 import { embeddedSandbox } from './sandbox-provider.ts';
 
@@ -89,6 +91,27 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   }
 }
 
+async function resumeCommand(runId: string | undefined, flags: { reporter?: string; out: string }): Promise<number> {
+  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, 'runbook.md');
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env['CI'];
+  const signals = interruptOnSignals();
+  try {
+    const outcome = await resumeRun(process.cwd(), runId, {
+      reporters,
+      interaction: interactive ? terminalInteraction() : undefined,
+      sandbox: embeddedSandbox,
+      interrupt: signals.signal,
+    });
+    if (outcome.kind === 'finished') {
+      process.stderr.write(`runbook: run ${outcome.runId} already ended (${outcome.status}); nothing to resume\n`);
+      return outcome.exitCode;
+    }
+    return outcome.result.exitCode;
+  } finally {
+    signals.dispose();
+  }
+}
+
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
   const runbook = await loadRunbook(file);
   const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });
@@ -166,7 +189,13 @@ export function buildProgram(onResult: (code: number) => void): Command {
 
   passthrough('lint', 'hygiene rules (exit 0 clean, 1 findings)', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.lintCommand(args) ?? notYet('lint', 'issue 7')());
   passthrough('check', 'drift against the platform repo, freshness, --replay on the sandbox', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.checkCommand(args) ?? notYet('check', 'issue 7')());
-  passthrough('resume', 'continue an interrupted run from its journal', notYet('resume', 'issue 3'));
+  program
+    .command('resume')
+    .description('continue an interrupted run from its journal (default: the latest run)')
+    .argument('[run-id]', 'a folder name under .runbook/runs/')
+    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
+    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
+    .action(async (runId: string | undefined, flags: { reporter?: string; out: string }) => onResult(await resumeCommand(runId, flags)));
   passthrough('validate', 'quarterly validation: full sandbox run, then stamp last-validated', notYet('validate', 'issue 6'));
   passthrough('sandbox', 'the sandbox tenant on its own: up | down | status', async (args) => (await import('../sandbox/cli.ts')).sandboxCommand(args));
   return program;
@@ -194,6 +223,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (error instanceof ExitCode) return error.code;
+    if (error instanceof LockedError) {
+      process.stderr.write(`runbook: ${error.message}\n`);
+      return EXIT.failed;
+    }
     process.stderr.write(`runbook: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT.failed;
   }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createFetch } from './net/tls.ts';
+import { Journal, type RunMeta } from './journal/journal.ts';
+import { acquireLock, lockKey } from './journal/lock.ts';
 import { hasErrors, RunbookInputError } from './diagnostics.ts';
 import { compileRunbook } from './execute/compile.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
@@ -37,8 +39,10 @@ export interface RunRequest {
   /** Aborting it interrupts the run (rollbacks still run); the CLI wires SIGINT and SIGTERM to it. */
   interrupt?: AbortSignal;
   runId?: string;
-  /** Extra sinks that see every redacted event (the journal); unlike reporters, their failure fails the run. */
+  /** Extra sinks that see every redacted event; unlike reporters, their failure fails the run. */
   sinks?: Array<(event: RunEvent) => void>;
+  /** Keep an fsynced journal under `.runbook/runs/<id>/` (default true): what `runbook resume` reads. */
+  journal?: boolean;
   resume?: { point: ResumePoint; state: Record<string, unknown> };
 }
 
@@ -86,20 +90,33 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
   const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
   const runId = request.runId ?? newRunId();
+  const release = acquireLock(workspace, lockKey(targetName, request.file), runId);
+  const meta: RunMeta = {
+    runId,
+    file: path.resolve(request.file),
+    target: targetName,
+    yes: request.yes ?? false,
+    automate: request.automate ?? false,
+    from: request.from,
+    only: request.only,
+    startedAt: new Date().toISOString(),
+  };
+  const journal = request.journal === false ? undefined : new Journal(workspace, meta);
+  const sinks = [...(request.sinks ?? []), ...(journal ? [(event: RunEvent) => journal.append(event)] : [])];
 
   let lease: SandboxLease | undefined;
-  if (profile?.sandbox) {
-    if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
-    lease = await request.sandbox(workspace);
-  }
   const mux = new Multiplexer(request.reporters);
   try {
+    if (profile?.sandbox) {
+      if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
+      lease = await request.sandbox(workspace);
+    }
     const target = resolveTarget(runbook, targetName, lease?.facts);
     const compiled = await compileRunbook(runbook, path.join(workspace, '.runbook', 'cache'));
     const redactor = new Redactor();
     const emit = (event: RunEvent) => {
       const clean = redactor.redactValue(event);
-      for (const sink of request.sinks ?? []) sink(clean);
+      for (const sink of sinks) sink(clean);
       mux.emit(clean);
     };
     emit({
@@ -135,5 +152,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   } finally {
     await mux.close();
     await lease?.release();
+    journal?.close();
+    release();
   }
 }

@@ -2,6 +2,9 @@ import type { Reporter } from './events.ts';
 import { jsonReporter } from './json.ts';
 import { plainReporter } from './plain.ts';
 import { prettyReporter } from './pretty.ts';
+import { githubReporter } from './github.ts';
+import { junitReporter } from './junit.ts';
+import { markdownReporter } from './markdown.ts';
 
 export interface ReporterOptions {
   /** Folder for file-based reports (junit, markdown, github summary). */
@@ -17,6 +20,9 @@ export const REPORTERS: Record<string, ReporterFactory> = {
   pretty: () => prettyReporter(),
   plain: () => plainReporter(),
   json: () => jsonReporter(),
+  junit: ({ outDir }) => junitReporter(outDir),
+  markdown: ({ outDir }) => markdownReporter(outDir),
+  github: ({ outDir }) => githubReporter(outDir),
 };
 
 export function registerReporter(name: string, factory: ReporterFactory): void {

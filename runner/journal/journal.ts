@@ -1,0 +1,112 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunEvent } from '../report/events.ts';
+
+/** What a run was asked to do; `resume` replays it with the same answers. */
+export interface RunMeta {
+  runId: string;
+  file: string;
+  target?: string;
+  yes: boolean;
+  automate: boolean;
+  from?: string;
+  only?: string;
+  startedAt: string;
+}
+
+/** Events after which a crash must not lose the record: everything but streamed output. */
+const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'step-end', 'step-skip', 'state', 'rollback-begin', 'rollback-end', 'run-end', 'operator']);
+
+export function runsDir(workspace: string): string {
+  return path.join(workspace, '.runbook', 'runs');
+}
+
+/**
+ * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
+ * event that changes what a resume would do. Output lines are appended too but ride on the next fsync.
+ */
+export class Journal {
+  readonly dir: string;
+  readonly #fd: number;
+
+  constructor(workspace: string, meta: RunMeta) {
+    this.dir = path.join(runsDir(workspace), meta.runId);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const metaPath = path.join(this.dir, 'meta.json');
+    if (!existsSync(metaPath)) writeFileSync(metaPath, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
+    this.#fd = openSync(path.join(this.dir, 'journal.jsonl'), 'a', 0o600);
+  }
+
+  append(event: RunEvent): void {
+    writeSync(this.#fd, `${JSON.stringify(event)}\n`);
+    if (DURABLE.has(event.kind)) fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    fsyncSync(this.#fd);
+    closeSync(this.#fd);
+  }
+}
+
+export interface JournalRecord {
+  meta: RunMeta;
+  events: RunEvent[];
+  dir: string;
+}
+
+/** Reads a journal back, tolerating a torn last line (the process was killed mid-write). */
+export function readJournal(dir: string): JournalRecord {
+  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as RunMeta;
+  const events: RunEvent[] = [];
+  const text = existsSync(path.join(dir, 'journal.jsonl')) ? readFileSync(path.join(dir, 'journal.jsonl'), 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as RunEvent);
+    } catch {
+      break;
+    }
+  }
+  return { meta, events, dir };
+}
+
+/** The newest run of the workspace (run ids sort by start time). */
+export function latestRunId(workspace: string): string | undefined {
+  const dir = runsDir(workspace);
+  if (!existsSync(dir)) return undefined;
+  return readdirSync(dir).filter((name) => existsSync(path.join(dir, name, 'meta.json'))).sort().at(-1);
+}
+
+export interface ResumeState {
+  finished: boolean;
+  status?: string;
+  exitCode?: number;
+  completed: Map<string, unknown>;
+  unfinished?: string;
+  state: Record<string, unknown>;
+}
+
+/** What a journal says about where the run stands. */
+export function resumeStateOf(events: readonly RunEvent[]): ResumeState {
+  const completed = new Map<string, unknown>();
+  let open: string | undefined;
+  let state: Record<string, unknown> = {};
+  let end: Extract<RunEvent, { kind: 'run-end' }> | undefined;
+  for (const event of events) {
+    if (event.kind === 'run-begin') end = undefined;
+    else if (event.kind === 'step-begin') open = event.stepId;
+    else if (event.kind === 'step-end') {
+      if (event.status === 'passed') completed.set(event.stepId, event.value);
+      open = undefined;
+    } else if (event.kind === 'state') state = event.state;
+    else if (event.kind === 'run-end') end = event;
+  }
+  return {
+    finished: end !== undefined,
+    status: end?.status,
+    exitCode: end?.exitCode,
+    completed,
+    unfinished: open,
+    state,
+  };
+}

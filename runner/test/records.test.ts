@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
+import { fence, runCli, writeRunbook } from './helpers.ts';
+
+const CANARY = 'cAnArY-7f3e9b2d41-s3cr3t~value';
+
+/** Every file under `dir`, recursively, as text. */
+function allText(dir: string): string {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
+    .join('\n');
+}
+
+describe('secrets in every record', () => {
+  it('never writes a marked secret, split or encoded, to stdout, stderr, the journal or any report', async () => {
+    const file = await writeRunbook(
+      [
+        '# Capture',
+        `${fence}ts step`,
+        "const secret = (await secrets.read('secret.txt', 'GRAPH_SECRET')).trim()",
+        "console.log('raw', secret)",
+        "console.log('b64', Buffer.from(secret).toString('base64'))",
+        "console.log('url', encodeURIComponent(secret))",
+        'state.leak = secret',
+        `await $\`printf '%s' \${secret.slice(0, 9)}; sleep 0.05; printf '%s\\n' \${secret.slice(9)}\``,
+        'return secret',
+        fence,
+        `${fence}text expect`,
+        'raw [secret:GRAPH_SECRET]',
+        '...',
+        fence,
+        '# Fail',
+        `${fence}ts step`,
+        "throw new Error('bad secret ' + state.leak)",
+        fence,
+      ].join('\n'),
+    );
+    const dir = path.dirname(file);
+    writeFileSync(path.join(dir, 'secret.txt'), `${CANARY}\n`, { mode: 0o600 });
+    const out = path.join(dir, 'reports');
+    const result = await runCli(['run', file, '--reporter', 'plain,json,junit,markdown,github', '--out', out], { cwd: dir });
+    assert.equal(result.code, 1, result.stderr);
+    const everything = [result.stdout, result.stderr, allText(path.join(dir, '.runbook', 'runs')), allText(out)].join('\n');
+    assert.ok(everything.includes('[secret:GRAPH_SECRET]'));
+    for (const form of [CANARY, Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
+      assert.equal(everything.includes(form), false, `found ${form}`);
+    }
+  });
+});
+
+describe('journal and resume', () => {
+  it('resumes after kill -9 mid-step: finished steps never run again, state is restored, the run completes', async () => {
+    const file = await writeRunbook(
+      [
+        '# One',
+        `${fence}ts step`,
+        "await fs.appendFile('effects.log', 'one\\n')",
+        "state.token = 'from-one'",
+        fence,
+        '# Two',
+        `${fence}ts step`,
+        "await fs.appendFile('effects.log', 'two\\n')",
+        "console.log('two applied')",
+        'await sleep(30_000)',
+        fence,
+        `${fence}ts verify`,
+        "expect(await fs.readFile('effects.log', 'utf8')).toContain('two')",
+        fence,
+        '# Three',
+        `${fence}ts step`,
+        "expect(state.token).toBe('from-one')",
+        "await fs.appendFile('effects.log', 'three\\n')",
+        fence,
+      ].join('\n'),
+    );
+    const dir = path.dirname(file);
+    let killed = false;
+    const first = await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (!killed && text.includes('two applied')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    assert.equal(first.signal, 'SIGKILL');
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.equal(readFileSync(path.join(dir, 'effects.log'), 'utf8'), 'one\ntwo\nthree\n');
+    assert.match(resumed.stdout, /one skipped: completed before the interruption/);
+    assert.match(resumed.stdout, /already took effect/);
+    const again = await runCli(['resume'], { cwd: dir });
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /already ended \(passed\)/);
+  });
+
+  it('tolerates a torn last journal line', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\nawait fs.appendFile('n', 'x')\n${fence}\n# B\n${fence}ts step\n${fence}\n`);
+    const dir = path.dirname(file);
+    assert.equal((await runCli(['run', file], { cwd: dir })).code, 0);
+    const runs = path.join(dir, '.runbook', 'runs');
+    const [runId] = readdirSync(runs);
+    const journal = path.join(runs, runId!, 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    // Cut the journal right after step A ended, mid-way through the next line.
+    const cut = lines.findIndex((line) => line.includes('"kind":"state"'));
+    writeFileSync(journal, `${lines.slice(0, cut + 1).join('\n')}\n{"kind":"step-be`);
+    const resumed = await runCli(['resume', runId!], { cwd: dir });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(readFileSync(path.join(dir, 'n'), 'utf8'), 'x');
+  });
+});
+
+describe('run lock', () => {
+  it('refuses a second run on the same target at once, naming the holder', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\nconsole.log('holding')\nawait sleep(20_000)\n${fence}\n`);
+    const dir = path.dirname(file);
+    let second: Awaited<ReturnType<typeof runCli>> | undefined;
+    await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (!second && text.includes('holding')) {
+          second = { code: -1, signal: null, stdout: '', stderr: '' };
+          void runCli(['run', file], { cwd: dir }).then((result) => {
+            second = result;
+            child.kill('SIGKILL');
+          });
+        }
+      },
+    });
+    assert.equal(second?.code, 1);
+    assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
+  });
+
+  it('takes over a lock whose holder is gone', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step\n${fence}\n`);
+    const dir = path.dirname(file);
+    const first = await runCli(['run', file], { cwd: dir });
+    assert.equal(first.code, 0);
+    const locks = path.join(dir, '.runbook', 'locks');
+    mkdirSync(locks, { recursive: true });
+    const key = readdirSync(locks).find((name) => name.endsWith('.lock')) ?? 'runbook-x.lock';
+    // A lock left by a crashed run: a pid that cannot exist.
+    for (const name of readdirSync(locks)) if (name.endsWith('.lock')) writeFileSync(path.join(locks, name), '');
+    const { createHash } = await import('node:crypto');
+    const name = `runbook-${createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 12)}.lock`;
+    writeFileSync(path.join(locks, name), JSON.stringify({ pid: 2 ** 22 + 7, host: os.hostname(), runId: 'crashed', since: '2026-01-01' }));
+    void key;
+    const second = await runCli(['run', file], { cwd: dir });
+    assert.equal(second.code, 0, second.stderr);
+  });
+});
+
+describe('reports', () => {
+  it('writes JUnit with one testcase per step carrying its runbook line, an executed runbook and GitHub annotations', async () => {
+    const file = await writeRunbook(`---\ntitle: R\n---\n# Good\n${fence}ts step\nconsole.log('fine')\n${fence}\n# Bad\n${fence}ts step\nthrow new Error('broken')\n${fence}\n# Never\n${fence}ts step\n${fence}\n`);
+    const dir = path.dirname(file);
+    const out = path.join(dir, 'out');
+    const result = await runCli(['run', file, '--reporter', 'junit,markdown,github', '--out', out], { cwd: dir, env: { GITHUB_STEP_SUMMARY: '' } });
+    assert.equal(result.code, 1);
+
+    const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(path.join(out, 'junit.xml'), 'utf8')) as {
+      testsuites: { testsuite: { '@_tests': string; '@_failures': string; testcase: Array<Record<string, unknown>> } };
+    };
+    const suite = junit.testsuites.testsuite;
+    assert.equal(suite['@_tests'], '3');
+    assert.equal(suite['@_failures'], '1');
+    assert.deepEqual(suite.testcase.map((entry) => [entry['@_line'], 'failure' in entry, 'skipped' in entry]), [['5', false, false], ['9', true, false], ['13', false, true]]);
+
+    const executed = readFileSync(path.join(out, 'rb.executed.md'), 'utf8');
+    assert.match(executed, /> \*\*Executed runbook\*\*/);
+    assert.match(executed, /console\.log\('fine'\)\n```\n\n> \*\*✔ step passed\*\* · \d+ms · step `good`\n>\n> ```text\n> fine\n> ```/);
+    assert.match(executed, /> \*\*✖ step failed\*\*/);
+
+    assert.match(result.stdout, /^::error file=.*rb\.md,line=10,col=7,title=step bad failed::broken$/m);
+    assert.match(readFileSync(path.join(out, 'github-summary.md'), 'utf8'), /\| ❌ \| bad \| 9 \|/);
+  });
+});
