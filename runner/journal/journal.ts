@@ -14,8 +14,11 @@ export interface RunMeta {
   startedAt: string;
 }
 
-/** Events after which a crash must not lose the record: everything but streamed output. */
-const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'step-end', 'step-skip', 'state', 'rollback-begin', 'rollback-end', 'run-end', 'operator']);
+/**
+ * Events after which a crash must not lose the record. A passed step's `step-end` is always followed at once by its
+ * `state` snapshot, whose fsync covers both; a failed one is followed by rollbacks or `run-end`.
+ */
+const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'state', 'rollback-begin', 'rollback-end', 'run-end', 'operator']);
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');

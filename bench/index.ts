@@ -1,0 +1,24 @@
+import { benchParse, benchSteps, type BenchResult } from './runner.ts';
+
+/** `npm run bench`: a table for people, then one JSON document for machines; exit 1 when a target is missed. */
+async function main(): Promise<number> {
+  const results: BenchResult[] = [benchParse(), ...benchSteps()];
+  try {
+    const { benchDrift } = (await import('./drift.ts')) as { benchDrift?: () => Promise<{ name: string; ms: number; target: number }> };
+    if (benchDrift) {
+      const drift = await benchDrift();
+      results.push({ name: drift.name, value: drift.ms, unit: 'ms', target: drift.target, pass: drift.ms <= drift.target });
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
+  const width = Math.max(...results.map((result) => result.name.length));
+  for (const result of results) {
+    const target = result.target !== undefined ? `  (target <= ${result.target}${result.unit}) ${result.pass ? 'ok' : 'MISSED'}` : '';
+    process.stdout.write(`${result.name.padEnd(width)}  ${result.value.toFixed(result.value < 10 ? 2 : 0).padStart(8)} ${result.unit}${target}\n`);
+  }
+  process.stdout.write(`${JSON.stringify({ node: process.version, results }, null, 2)}\n`);
+  return results.some((result) => result.pass === false) ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseRunbook } from '../runner/parse/index.ts';
+import { planRun } from '../runner/plan/index.ts';
+
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  target?: number;
+  /** 'max': value must stay at or below target. */
+  pass?: boolean;
+}
+
+const fence = '```';
+const repo = path.resolve(import.meta.dirname, '..');
+
+export function generateRunbook(steps: number): string {
+  const sections: string[] = ['---', 'title: Generated', 'owner: bench', '---', ''];
+  for (let index = 1; index <= steps; index += 1) {
+    sections.push(
+      `## Step ${index}`,
+      '',
+      `Prints the number ${index}.`,
+      '',
+      `${fence}ts step id=s${index} timeout=30s`,
+      `await $\`echo step ${index}\``,
+      fence,
+      '',
+      `${fence}ts verify`,
+      `expect(result.stdout).toBe('step ${index}\\n')`,
+      fence,
+      '',
+    );
+  }
+  return sections.join('\n');
+}
+
+/** The same document as zx's markdown mode runs it: one `js` block per step, its check inline. */
+function generateZxDocument(steps: number): string {
+  const sections: string[] = ['# Generated', ''];
+  for (let index = 1; index <= steps; index += 1) {
+    sections.push(
+      `## Step ${index}`,
+      '',
+      `${fence}js`,
+      `{ const out = await $\`echo step ${index}\`; if (out.stdout !== 'step ${index}\\n') throw new Error('step ${index}') }`,
+      fence,
+      '',
+    );
+  }
+  return sections.join('\n');
+}
+
+export function benchParse(): BenchResult {
+  const source = generateRunbook(1000);
+  // Warm the module graph once so the figure is parse + plan, not import time.
+  parseRunbook(generateRunbook(2), 'warm.md');
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round += 1) {
+    const started = performance.now();
+    const { runbook, messages } = parseRunbook(source, 'generated.md');
+    planRun(runbook, {});
+    samples.push(performance.now() - started);
+    if (messages.length > 0 || runbook.steps.length !== 1000) throw new Error('generated runbook did not parse cleanly');
+  }
+  const value = median(samples);
+  return { name: 'parse+plan, 1,000 steps', value, unit: 'ms', target: 300, pass: value <= 300 };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function timeCommand(command: string, args: string[], cwd: string): { ms: number; peakKb: number } {
+  const started = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  const peakKb = Number(result.stderr.trim().split('\n').at(-1));
+  return { ms, peakKb };
+}
+
+/**
+ * Per-step overhead against zx's markdown mode: both run a 100-step document and an empty one as whole processes;
+ * (t100 - t0) / 100 removes start-up, leaving what each step costs (our figure includes the fsynced journal).
+ */
+export function benchSteps(): BenchResult[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-'));
+  writeFileSync(path.join(dir, 'steps-100.md'), generateRunbook(100));
+  writeFileSync(path.join(dir, 'steps-0.md'), generateRunbook(0));
+  writeFileSync(path.join(dir, 'zx-100.md'), generateZxDocument(100));
+  writeFileSync(path.join(dir, 'zx-0.md'), generateZxDocument(0));
+  const cli = path.join(repo, 'bin', 'runbook.js');
+  const zx = path.join(repo, 'node_modules', 'zx', 'build', 'cli.js');
+  const ours = (file: string) => timeCommand(process.execPath, [cli, 'run', file, '--reporter', 'json'], dir);
+  const theirs = (file: string) => timeCommand(process.execPath, [zx, '--quiet', file], dir);
+  ours('steps-0.md'); // warm the transpile cache and the disk
+  theirs('zx-0.md');
+  const rounds = 3;
+  const sample = (fn: (file: string) => { ms: number; peakKb: number }, file: string) => {
+    const runs = Array.from({ length: rounds }, () => fn(file));
+    return { ms: median(runs.map((run) => run.ms)), peakKb: Math.max(...runs.map((run) => run.peakKb)) };
+  };
+  const ours100 = sample(ours, 'steps-100.md');
+  const ours0 = sample(ours, 'steps-0.md');
+  const zx100 = sample(theirs, 'zx-100.md');
+  const zx0 = sample(theirs, 'zx-0.md');
+  const oursPerStep = Math.max(0, ours100.ms - ours0.ms) / 100;
+  const zxPerStep = Math.max(0.001, zx100.ms - zx0.ms) / 100;
+  const ratio = oursPerStep / zxPerStep;
+  return [
+    { name: 'runbook: per-step cost (journal + verify)', value: oursPerStep, unit: 'ms' },
+    { name: 'zx markdown: per-step cost', value: zxPerStep, unit: 'ms' },
+    { name: 'per-step ratio runbook / zx', value: ratio, unit: 'x', target: 1.2, pass: ratio <= 1.2 },
+    { name: 'runbook: 100-step run, wall', value: ours100.ms, unit: 'ms' },
+    { name: 'zx markdown: 100-step run, wall', value: zx100.ms, unit: 'ms' },
+    { name: 'runbook: peak memory, 100 steps', value: ours100.peakKb / 1024, unit: 'MiB' },
+  ];
+}
