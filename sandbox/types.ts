@@ -64,8 +64,13 @@ export interface SandboxLog {
   readonly path: string;
 }
 
-/** Routes added to the loopback control API (`/_sandbox/...`), served over the identity side's https listener. */
-export type ControlRoute = (req: { method: string; path: string; body: unknown }) =>
+/**
+ * Routes added to the loopback control API (`/_sandbox/...`), served over the identity side's https listener (the
+ * `control` fact is its base URL). `path` is the request's full pathname, prefix included (`/_sandbox/vps/drop`);
+ * `body` is the parsed JSON body or undefined; `query` holds the query string's parameters. Answer undefined to let
+ * the next route try. An answer whose body is a string is sent as text/plain, undefined as an empty body, else JSON.
+ */
+export type ControlRoute = (req: { method: string; path: string; body: unknown; query?: Record<string, string> }) =>
   Promise<{ status: number; body: unknown } | undefined>;
 
 export interface SandboxContext {

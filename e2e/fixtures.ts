@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test as base, type Browser } from '@playwright/test';
+import { createIdentityComponent } from '../sandbox/identity/index.ts';
+import { startSandbox, type SandboxHandle } from '../sandbox/index.ts';
+import { platformComponents } from '../sandbox/platform/index.ts';
+
+export interface SandboxWorkerOptions {
+  /** `all` (default) starts the whole sandbox; `identity` only the Microsoft side (authority, Graph, portal). */
+  sandboxComponents: 'all' | 'identity';
+}
+
+export interface SandboxWorkerFixtures {
+  sandbox: SandboxHandle;
+}
+
+/**
+ * One sandbox per worker (starting it per test would dominate the run), in its own temp dir. The worker's browser
+ * pins the sandbox's TLS key (`--ignore-certificate-errors-spki-list`): Chromium on Linux takes extra trust anchors
+ * only from an NSS database, so the sandbox's exact key is trusted by configuration instead of its CA file.
+ */
+export const test = base.extend<object, SandboxWorkerOptions & SandboxWorkerFixtures>({
+  sandboxComponents: ['all', { scope: 'worker', option: true }],
+  sandbox: [
+    async ({ sandboxComponents }, use) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sandbox-e2e-'));
+      const components = sandboxComponents === 'identity' ? [createIdentityComponent()] : [createIdentityComponent(), ...platformComponents];
+      const sandbox = await startSandbox({ dir, components });
+      try {
+        await use(sandbox);
+      } finally {
+        await sandbox.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    { scope: 'worker' },
+  ],
+  browser: [
+    async ({ playwright, sandbox, launchOptions }, use) => {
+      const spki = sandbox.facts['tls-spki'];
+      const browser: Browser = await playwright.chromium.launch({
+        ...launchOptions,
+        args: [...(launchOptions.args ?? []), ...(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : [])],
+      });
+      try {
+        await use(browser);
+      } finally {
+        await browser.close();
+      }
+    },
+    { scope: 'worker' },
+  ],
+});
+
+export { expect } from '@playwright/test';

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { sandboxCommand } from './cli.ts';
+import { isAlive, readState } from './state.ts';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await sandboxCommand(args, (line) => out.push(line), (line) => err.push(line));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const waitFor = async (condition: () => boolean, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return condition();
+};
+
+describe('runbook sandbox up | status | clock | fault | down', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-'));
+  after(async () => {
+    await run('down', '--dir', dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('status fails when nothing runs', async () => {
+    const result = await run('status', '--dir', dir);
+    assert.equal(result.code, 1);
+    assert.match(result.out, /not running/);
+  });
+
+  test('up starts a background sandbox that status, clock and fault talk to; down stops it', async () => {
+    const up = await run('up', '--dir', dir);
+    assert.equal(up.code, 0, up.err);
+    assert.match(up.out, /^authority\s+https:\/\/localhost:\d+$/m);
+    assert.match(up.out, /^ca-file\s+.+ca\.crt$/m);
+    const pid = readState(dir)?.pid as number;
+    assert.ok(isAlive(pid));
+
+    assert.equal((await run('clock', 'advance', '12h', '--dir', dir)).code, 0);
+    assert.equal((await run('fault', 'token', '--count', '2', '--status', '429', '--dir', dir)).code, 0);
+    const status = await run('status', '--json', '--dir', dir);
+    assert.equal(status.code, 0, status.err);
+    const live = JSON.parse(status.out) as { clock: { offsetMs: number }; faults: Array<{ kind: string; count: number; params: Record<string, number> }> };
+    assert.ok(live.clock.offsetMs >= 12 * 3_600_000 - 1000);
+    assert.deepEqual(live.faults, [{ kind: 'token', count: 2, params: { status: 429 } }]);
+    assert.equal((await run('clock', 'advance', 'later', '--dir', dir)).code, 2);
+
+    const down = await run('down', '--dir', dir);
+    assert.equal(down.code, 0);
+    assert.equal(isAlive(pid), false);
+    assert.equal(readState(dir), undefined);
+    assert.equal((await run('status', '--dir', dir)).code, 1);
+  });
+
+  test('a sandbox started with --watch-pid stops when that process dies', async () => {
+    const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const up = await run('up', '--dir', dir, '--watch-pid', String(parent.pid));
+    assert.equal(up.code, 0, up.err);
+    const pid = readState(dir)?.pid as number;
+    parent.kill('SIGKILL');
+    assert.ok(await waitFor(() => !isAlive(pid), 8_000), 'daemon exited after its parent');
+    assert.equal(readState(dir), undefined);
+  });
+});

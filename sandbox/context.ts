@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { createClipboard } from './clipboard.ts';
+import { createClock } from './clock.ts';
+import { createFaults } from './faults.ts';
+import { createLog } from './log.ts';
+import { issueServerCert, loadOrCreateCa } from './tls.ts';
+import type { ControlRoute, SandboxContext } from './types.ts';
+
+export interface MutableSandboxContext extends SandboxContext {
+  readonly facts: Record<string, string>;
+  /** Control routes in registration order; the first that answers wins. */
+  readonly controlRoutes: readonly ControlRoute[];
+}
+
+export interface ContextOptions {
+  dir: string;
+  clockOffsetMs?: number;
+  /** Also print every log line (the CLI's foreground mode). */
+  echoLog?: (line: string) => void;
+}
+
+/** The shared services every component receives: state dir, CA, clock, faults, clipboard, log, facts, control. */
+export function createContext(options: ContextOptions): MutableSandboxContext {
+  const ca = loadOrCreateCa(join(options.dir, 'tls'));
+  const routes: ControlRoute[] = [];
+  const facts: Record<string, string> = { 'sandbox-dir': options.dir, 'ca-file': ca.certPath };
+  return {
+    dir: options.dir,
+    clock: createClock(options.clockOffsetMs ?? 0),
+    faults: createFaults(),
+    clipboard: createClipboard(),
+    log: createLog(join(options.dir, 'logs', 'sandbox.log'), options.echoLog),
+    ca,
+    issueServerCert: (hosts) => issueServerCert(ca, hosts),
+    facts,
+    controlRoutes: routes,
+    addControlRoute(route) {
+      routes.push(route);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Hono } from 'hono';
+import { parseDuration } from './clock.ts';
+import type { MutableSandboxContext } from './context.ts';
+import type { ControlRoute, FaultSpec } from './types.ts';
+
+export const CONTROL_PREFIX = '/_sandbox';
+
+/**
+ * The loopback control API: `/_sandbox/...` requests are offered to every registered ControlRoute in order with the
+ * request's full pathname (e.g. `/_sandbox/clock/advance`) and its JSON body; the first answer wins.
+ */
+export function controlApp(context: MutableSandboxContext): Hono {
+  const app = new Hono();
+  app.all(`${CONTROL_PREFIX}/*`, async (c) => {
+    const text = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      return c.json({ error: 'Unexpected request body, expected JSON' }, 400);
+    }
+    const request = { method: c.req.method, path: c.req.path, body, query: c.req.query() };
+    for (const route of context.controlRoutes) {
+      try {
+        const answer = await route(request);
+        if (!answer) continue;
+        if (typeof answer.body === 'string') return c.text(answer.body, answer.status as 200);
+        if (answer.body === undefined) return c.body(null, answer.status as 204);
+        return c.json(answer.body, answer.status as 200);
+      } catch (error) {
+        return c.json({ error: error instanceof Error ? error.message : String(error) }, 400);
+      }
+    }
+    return c.json({ error: `Unexpected control route ${c.req.method} ${c.req.path}` }, 404);
+  });
+  return app;
+}
+
+function asFaultSpec(body: unknown): FaultSpec {
+  const input = (body ?? {}) as { kind?: unknown; count?: unknown; status?: unknown; retryAfter?: unknown; params?: unknown };
+  if (typeof input.kind !== 'string' || !input.kind) throw new Error('Unexpected fault without "kind", expected e.g. {"kind":"token","status":429}');
+  const params: Record<string, string | number | boolean> = { ...((input.params as Record<string, string | number | boolean>) ?? {}) };
+  if (input.status !== undefined) params.status = Number(input.status);
+  if (input.retryAfter !== undefined) params.retryAfter = Number(input.retryAfter);
+  return { kind: input.kind, count: input.count === undefined ? 1 : Number(input.count), ...(Object.keys(params).length ? { params } : {}) };
+}
+
+/** The lifecycle's own routes: facts and status, the clock, faults and the clipboard. */
+export function coreControlRoutes(context: MutableSandboxContext): ControlRoute {
+  const clockState = () => ({ now: new Date(context.clock.now()).toISOString(), offsetMs: context.clock.now() - Date.now() });
+  return async ({ method, path, body }) => {
+    const route = `${method} ${path.slice(CONTROL_PREFIX.length) || '/'}`;
+    switch (route) {
+      case 'GET /facts':
+        return { status: 200, body: context.facts };
+      case 'GET /status':
+        return { status: 200, body: { pid: process.pid, facts: context.facts, clock: clockState(), faults: context.faults.list() } };
+      case 'GET /clock':
+        return { status: 200, body: clockState() };
+      case 'POST /clock/advance': {
+        const input = (body ?? {}) as { duration?: unknown; ms?: unknown };
+        const ms = typeof input.ms === 'number' ? input.ms : parseDuration(String(input.duration ?? ''));
+        context.clock.advance(ms);
+        context.log.write('control', `clock advanced by ${ms}ms`);
+        return { status: 200, body: clockState() };
+      }
+      case 'GET /faults':
+        return { status: 200, body: context.faults.list() };
+      case 'POST /faults': {
+        const spec = asFaultSpec(body);
+        context.faults.inject(spec);
+        context.log.write('control', `fault armed kind=${spec.kind} count=${spec.count}`);
+        return { status: 200, body: context.faults.list() };
+      }
+      case 'DELETE /faults':
+        context.faults.clear();
+        return { status: 200, body: [] };
+      case 'GET /clipboard':
+        // Plain text, like pbpaste: the capture step pipes it straight into a file.
+        return { status: 200, body: context.clipboard.read() };
+      case 'POST /clipboard': {
+        const text = (body as { text?: unknown } | undefined)?.text;
+        if (typeof text !== 'string') throw new Error('Unexpected clipboard body, expected {"text": "..."}');
+        context.clipboard.write(text);
+        return { status: 204, body: undefined };
+      }
+      default:
+        return undefined;
+    }
+  };
+}

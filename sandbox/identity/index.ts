@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import type { MutableSandboxContext } from '../context.ts';
+import { controlApp } from '../control.ts';
+import { listenHttps, type Listener } from '../listen.ts';
+import { loadOrCreateLoopbackCert, spkiHash } from '../tls.ts';
+import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
+import { authorityApp, tokenIssuer } from './authority.ts';
+import { Directory, type DirectoryOptions } from './directory.ts';
+import { graphApp } from './graph/app.ts';
+import { Mail } from './graph/mail.ts';
+import { Subscriptions } from './graph/subscriptions.ts';
+import { identityControlRoutes } from './control-routes.ts';
+import { portalApp } from './portal/app.tsx';
+import { ingestAddress, SEED } from './seed.ts';
+import { TokenService } from './tokens.ts';
+
+export type IdentityOptions = DirectoryOptions;
+
+function isMutable(context: SandboxContext): context is MutableSandboxContext {
+  return 'controlRoutes' in context;
+}
+
+/**
+ * The Microsoft half of the sandbox: the Entra authority, Graph v1.0 and the admin portal, each on its own https
+ * loopback port, plus the control API (served beside the portal). Sets `context.tenant`.
+ */
+export function createIdentityComponent(options: IdentityOptions = {}): SandboxComponent {
+  return {
+    name: 'identity',
+    async start(context): Promise<ComponentHandle> {
+      if (!isMutable(context)) throw new Error('The identity component needs the context created by startSandbox');
+      const tls = loadOrCreateLoopbackCert(join(context.dir, 'tls'), { ...context.ca });
+      const directory = new Directory(context.clock, options);
+      context.tenant = directory;
+      const listeners: Listener[] = [];
+      const stoppers: Array<() => void> = [];
+      try {
+        // The authority's URL is part of the token issuer, so it is bound before the tokens are created.
+        let authorityHandler: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+        const authority = await listenHttps((request) => authorityHandler(request), tls);
+        listeners.push(authority);
+        const tokens = await TokenService.create(context.clock, tokenIssuer(authority.url));
+        authorityHandler = authorityApp({ baseUrl: authority.url, directory, tokens, context }).fetch;
+
+        const mail = new Mail(directory, context.clock);
+        const subscriptions = new Subscriptions({ context, directory, mail });
+        stoppers.push(() => subscriptions.stop());
+        let graphHandler: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+        const graph = await listenHttps((request) => graphHandler(request), tls);
+        listeners.push(graph);
+        graphHandler = graphApp({ baseUrl: graph.url, directory, tokens, mail, subscriptions, context }).fetch;
+
+        context.addControlRoute(identityControlRoutes({ context, directory, mail, subscriptions }));
+        const front = new Hono();
+        front.route('/', controlApp(context));
+        front.route('/', portalApp({ directory, context }));
+        const portal = await listenHttps(front.fetch, tls);
+        listeners.push(portal);
+
+        const facts: Record<string, string> = {
+          authority: authority.url,
+          graph: graph.url,
+          portal: portal.url,
+          control: `${portal.url}/_sandbox`,
+          'tls-spki': spkiHash(tls.certPem),
+          'tenant-id': SEED.tenantId,
+          'tenant-domain': SEED.defaultDomain,
+          'client-id': SEED.app.appId,
+          'app-object-id': SEED.app.objectId,
+          'app-display-name': SEED.app.displayName,
+          mailbox: SEED.mailbox.userPrincipalName,
+          'mailbox-user-id': SEED.mailbox.id,
+          'ingest-address': ingestAddress(),
+          'verified-sender': SEED.verifiedSender.address,
+        };
+        context.log.write('identity', `authority ${authority.url} graph ${graph.url} portal ${portal.url}`);
+        return {
+          facts,
+          async stop() {
+            for (const stop of stoppers) stop();
+            await Promise.all(listeners.map((listener) => listener.close()));
+          },
+        };
+      } catch (error) {
+        for (const stop of stoppers) stop();
+        await Promise.all(listeners.map((listener) => listener.close()));
+        throw error;
+      }
+    },
+  };
+}
+
+export const identityComponent: SandboxComponent = createIdentityComponent();
