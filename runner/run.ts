@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createFetch } from './net/tls.ts';
+import { createGraphFetchOptions } from './net/graph.ts';
+import { createMsalNetworkClient } from './net/msal.ts';
+import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { hasErrors, RunbookInputError } from './diagnostics.ts';
@@ -75,11 +78,27 @@ export async function loadRunbook(file: string): Promise<Runbook> {
   return runbook;
 }
 
-/** Loads the CA the target names (`ca-file`) so block fetches trust the sandbox; production names none. */
-async function targetFetch(target: ResolvedTarget): Promise<typeof fetch> {
+/** The CA the target names (`ca-file`), so block clients trust the sandbox; production names none. */
+async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
   const caFile = target.maybe('ca-file');
-  const caPem = caFile ? await readFile(caFile, 'utf8') : undefined;
-  return createFetch(caPem) as typeof fetch;
+  return caFile ? readFile(caFile, 'utf8') : undefined;
+}
+
+function createNet(caPem: string | undefined): Net {
+  return {
+    caPem,
+    msalNetworkClient: () => createMsalNetworkClient(caPem),
+    graphFetchOptions: () => createGraphFetchOptions(caPem),
+  };
+}
+
+/** `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them. */
+async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> {
+  const code = runbook.blocks.map((block) => block.code).join('\n');
+  const modules: Record<string, unknown> = {};
+  if (/\bmsal\./.test(code)) modules['msal'] = await import('@azure/msal-node');
+  if (/\bgraph\./.test(code)) modules['graph'] = await import('@microsoft/microsoft-graph-client');
+  return modules;
 }
 
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
@@ -112,6 +131,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       lease = await request.sandbox(workspace);
     }
     const target = resolveTarget(runbook, targetName, lease?.facts);
+    const caPem = await targetCa(target);
     const compiled = await compileRunbook(runbook, path.join(workspace, '.runbook', 'cache'));
     const redactor = new Redactor();
     const emit = (event: RunEvent) => {
@@ -145,7 +165,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
       secretNames: new Set(),
-      fetch: await targetFetch(target),
+      fetch: createFetch(caPem) as typeof fetch,
+      modules: await blockModules(runbook),
+      net: createNet(caPem),
       resume: request.resume?.point,
     });
     return { ...summary, runId, runbook, target };

@@ -9,7 +9,7 @@ import type { Block, Runbook } from '../model.ts';
 /** The names every block sees; the context object provides each of them. */
 export const BLOCK_GLOBALS = [
   '$', 'state', 'target', 'secrets', 'console', 'expect', 'result', 'step', 'fs', 'path', 'os', 'sleep', 'retry',
-  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal',
+  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'net',
 ] as const;
 
 export type BlockFunction = (context: Record<string, unknown>) => Promise<unknown>;

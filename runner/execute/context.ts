@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Console } from 'node:console';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,11 +30,31 @@ export interface Secrets {
   read(file: string, name: string): Promise<string>;
   /** Writes `value` to `file` with mode 600, atomically (temp file then rename); the value is marked secret. */
   write(file: string, value: string, name: string): Promise<void>;
+  /**
+   * Runs a shell command whose standard output IS a secret (a clipboard paste, a token command) and returns it,
+   * marked. The output never passes through the block's captured output, so it is never printed or journaled.
+   */
+  fromCommand(command: string, name: string): Promise<string>;
+  /** Pipes `value` into a command's standard input (a clipboard copy): the value is never on a command line. */
+  toCommand(command: string, value: string): Promise<void>;
   /** The names marked so far. */
   names(): string[];
 }
 
+/** Clients for Microsoft's services, bound to the target's trust (the sandbox CA; none in production). */
+export interface Net {
+  /** PEM of the extra CA the target trusts, if any. */
+  caPem?: string;
+  /** Pass as msal-node's `system.networkClient`. */
+  msalNetworkClient(): unknown;
+  /** Pass as the Graph client's `fetchOptions`. */
+  graphFetchOptions(): unknown;
+}
+
 export interface ContextDeps {
+  /** Modules blocks use by name (`msal`, `graph`), loaded once per run and only when the document uses them. */
+  modules: Record<string, unknown>;
+  net: Net;
   cwd: string;
   env: NodeJS.ProcessEnv;
   target: ResolvedTarget;
@@ -64,7 +85,7 @@ export function expandHome(file: string): string {
   return file === '~' || file.startsWith('~/') ? nodePath.join(os.homedir(), file.slice(1)) : file;
 }
 
-export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames' | 'cwd'>): Secrets {
+export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames' | 'cwd'> & { env?: NodeJS.ProcessEnv }): Secrets {
   const mark = (name: string, value: string) => {
     deps.redactor.add(name, value);
     deps.secretNames.add(name);
@@ -87,8 +108,32 @@ export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames'
       await chmod(temp, 0o600);
       await rename(temp, target);
     },
+    async fromCommand(command, name) {
+      const { stdout } = await runQuiet(command, deps, undefined);
+      return mark(name, stdout);
+    },
+    async toCommand(command, value) {
+      await runQuiet(command, deps, value);
+    },
     names: () => [...deps.secretNames],
   };
+}
+
+/** Runs `command` under sh with its output kept off every log; a failure reports its (redacted) stderr. */
+function runQuiet(command: string, deps: Pick<ContextDeps, 'redactor' | 'cwd'> & { env?: NodeJS.ProcessEnv }, input: string | undefined): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { cwd: deps.cwd, env: deps.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve({ stdout: Buffer.concat(stdout).toString('utf8') });
+      else reject(new Error(`\`${command}\` exited with code ${code}: ${deps.redactor.redact(Buffer.concat(stderr).toString('utf8').trim())}`));
+    });
+    child.stdin.end(input ?? '');
+  });
 }
 
 /**
@@ -138,5 +183,8 @@ export function createBlockContext(
     quote,
     fetch: deps.fetch,
     signal,
+    msal: deps.modules['msal'],
+    graph: deps.modules['graph'],
+    net: deps.net,
   };
 }

@@ -5,7 +5,7 @@ import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
 import type { CompiledRunbook } from './compile.ts';
-import { createBlockContext, type StepResult } from './context.ts';
+import { createBlockContext, type Net, type StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeError } from './failure.ts';
 import type { Redactor } from './redact.ts';
@@ -50,6 +50,8 @@ export interface RunOptions {
   state: Record<string, unknown>;
   secretNames: Set<string>;
   fetch: typeof fetch;
+  modules: Record<string, unknown>;
+  net: Net;
   resume?: ResumePoint;
 }
 
@@ -285,7 +287,17 @@ export class Engine {
     let exitCode: number | null = null;
     let commandStack = '';
     const context = createBlockContext(
-      { cwd: options.cwd, env: options.env, target: options.target, state: options.state, redactor, secretNames: options.secretNames, fetch: options.fetch },
+      {
+        cwd: options.cwd,
+        env: options.env,
+        target: options.target,
+        state: options.state,
+        redactor,
+        secretNames: options.secretNames,
+        fetch: options.fetch,
+        modules: options.modules,
+        net: options.net,
+      },
       block,
       step,
       capture,

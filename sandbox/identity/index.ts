@@ -14,6 +14,10 @@ import { identityControlRoutes } from './control-routes.ts';
 import { portalApp } from './portal/app.tsx';
 import { ingestAddress, SEED } from './seed.ts';
 import { TokenService } from './tokens.ts';
+import { CONTROL_PREFIX } from '../control.ts';
+
+/** The Azure CLI's well-known public client id: admin tokens in the sandbox look like the ones `az` gets. */
+const AZURE_CLI_APP_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 
 export type IdentityOptions = DirectoryOptions;
 
@@ -52,6 +56,14 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
         graphHandler = graphApp({ baseUrl: graph.url, directory, tokens, mail, subscriptions, context }).fetch;
 
         context.addControlRoute(identityControlRoutes({ context, directory, mail, subscriptions }));
+        // What `az account get-access-token --resource-type ms-graph -o tsv` gives a signed-in Application
+        // Administrator in production: a Graph token that may manage the app's credentials (the portal steps'
+        // automation uses it). Plain text, so the same `admin-token-command` shape works on both targets.
+        context.addControlRoute(async ({ method, path }) =>
+          method === 'POST' && path === `${CONTROL_PREFIX}/admin-token`
+            ? { status: 200, body: await tokens.issue(AZURE_CLI_APP_ID, 'Microsoft Azure CLI') }
+            : undefined,
+        );
         const front = new Hono();
         front.route('/', controlApp(context));
         front.route('/', portalApp({ directory, context }));
