@@ -1,0 +1,263 @@
+/**
+ * `docker` on the sandbox VPS: the subset of the Docker CLI the runbook uses, over the sandbox's docker daemon.
+ * Runs in the ssh session (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { humanDuration, parseSince } from './humanize.ts';
+import type { ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
+
+const control = process.env.DOCKER_SANDBOX_CONTROL ?? '';
+
+class UsageError extends Error {}
+
+async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
+  let res: Response;
+  try {
+    res = await fetch(`${control}${path}`, init && {
+      method: init.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body),
+    });
+  } catch {
+    throw new UsageError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  }
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function container(name: string): Promise<ExecSpec> {
+  const { status, body } = await api<ExecSpec & { error?: string }>(`/containers/${encodeURIComponent(name)}`);
+  if (status !== 200) throw new UsageError(`Error response from daemon: No such container: ${name}`);
+  return body;
+}
+
+/** Paths inside a container live under its root folder on this machine. */
+function hostPath(root: string, p: string): string {
+  return p.startsWith('/') ? join(root, p) : join(root, 'app', p);
+}
+
+/** Maps container paths in command words (`/tmp/x.py`, `/app`) to the container's folder, as the mount namespace would. */
+function mapWord(root: string, word: string): string {
+  return word.replace(/(^|[=:])(\/(?:tmp|app|root)(?:\/[^\s:]*)?)/g, (_m, pre: string, p: string) => pre + join(root, p));
+}
+
+async function compose(args: string[]): Promise<number> {
+  let file = 'docker-compose.yml';
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--file') file = args[++i]!;
+    else if (a === '--env-file' || a === '-p' || a === '--project-name') i++; // interpolation only; env_file is what services get
+    else break;
+  }
+  const sub = args[i];
+  if (sub !== 'up') throw new UsageError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
+  const services: string[] = [];
+  let forceRecreate = false;
+  for (const a of args.slice(i + 1)) {
+    if (a === '--force-recreate') forceRecreate = true;
+    else if (a === '-d' || a === '--detach' || a === '--no-deps' || a === '--remove-orphans') continue;
+    else if (a === '--build') continue;
+    else if (a.startsWith('-')) throw new UsageError(`unknown flag: ${a}`);
+    else services.push(a);
+  }
+  const composeFile = resolve(file);
+  if (!existsSync(composeFile)) throw new UsageError(`open ${composeFile}: no such file or directory`);
+  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate } });
+  for (const line of body.progress) process.stderr.write(`${line}\n`);
+  if (body.error) { process.stderr.write(`${body.error}\n`); return 1; }
+  return 0;
+}
+
+function status(c: ContainerView, now: number): string {
+  if (c.state === 'exited') return `Exited (${c.exitCode}) ${humanDuration(now - (c.finishedAt ?? now))} ago`;
+  const health = c.health === 'none' ? '' : c.health === 'starting' ? ' (health: starting)' : ` (${c.health})`;
+  return `Up ${humanDuration(now - c.startedAt)}${health}`;
+}
+
+async function ps(args: string[]): Promise<number> {
+  const names: string[] = [];
+  let format: string | undefined;
+  let all = false;
+  let quiet = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--filter' || a === '-f') {
+      const [k, v] = args[++i]!.split(/=(.*)/s);
+      if (k !== 'name') throw new UsageError(`the sandbox supports only name filters, got ${k}`);
+      names.push(v ?? '');
+    } else if (a === '--format') format = args[++i];
+    else if (a === '-a' || a === '--all') all = true;
+    else if (a === '-q' || a === '--quiet') quiet = true;
+    else if (a === '--no-trunc') continue;
+    else throw new UsageError(`unknown flag: ${a}`);
+  }
+  const [{ body: list }, { body: clock }] = await Promise.all([
+    api<ContainerView[]>('/containers'), api<{ now: number }>('/clock'),
+  ]);
+  const shown = list
+    .filter((c) => all || c.state === 'running')
+    .filter((c) => !names.length || names.some((n) => new RegExp(n).test(c.name)))
+    .sort((a, b) => b.createdAt - a.createdAt);
+  const fields = (c: ContainerView): Record<string, string> => ({
+    ID: c.id.slice(0, 12), Names: c.name, Image: c.image, Command: c.command, State: c.state,
+    Status: status(c, clock.now), CreatedAt: new Date(c.createdAt).toISOString(),
+    RunningFor: `${humanDuration(clock.now - c.createdAt)} ago`,
+    Ports: c.port ? `127.0.0.1:${c.port}->${c.port}/tcp` : '',
+  });
+  if (quiet) { for (const c of shown) process.stdout.write(`${c.id.slice(0, 12)}\n`); return 0; }
+  if (format) {
+    // Docker turns the two-character `\t` / `\n` of a shell-quoted format into the real characters.
+    const tpl = format.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+    for (const c of shown) {
+      const f = fields(c);
+      process.stdout.write(`${tpl.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, k: string) => f[k] ?? '')}\n`);
+    }
+    return 0;
+  }
+  const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+    ...shown.map((c) => { const f = fields(c); return [f.ID!, f.Image!, f.Command!, f.RunningFor!, f.Status!, f.Ports!, f.Names!]; })];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(`${r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i]! + 3) : v)).join('')}\n`);
+  return 0;
+}
+
+async function exec(args: string[]): Promise<number> {
+  const extra: Record<string, string> = {};
+  let workdir: string | undefined;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-e' || a === '--env') {
+      const [k, v] = args[++i]!.split(/=(.*)/s);
+      extra[k!] = v ?? process.env[k!] ?? '';
+    } else if (a === '-w' || a === '--workdir') workdir = args[++i];
+    else if (a === '-u' || a === '--user') i++;
+    else if (/^-[it]+$/.test(a) || a === '--interactive' || a === '--tty') continue;
+    else break;
+  }
+  const name = args[i];
+  const cmd = args.slice(i + 1);
+  if (!name || !cmd.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
+  const { container: c, env } = await container(name);
+  if (c.state !== 'running') throw new UsageError(`Error response from daemon: container ${c.id} is not running`);
+  const mappedEnv = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, mapWord(c.root, v)]));
+  // PYTHONPATH=/app from the operator is added to (not instead of) what the image itself puts on the path.
+  if (mappedEnv.PYTHONPATH && env.PYTHONPATH) mappedEnv.PYTHONPATH = `${mappedEnv.PYTHONPATH}:${env.PYTHONPATH}`;
+  const child = spawn(cmd[0]!, cmd.slice(1).map((w) => mapWord(c.root, w)), {
+    cwd: workdir ? hostPath(c.root, workdir) : join(c.root, 'app'),
+    env: { ...env, ...mappedEnv },
+    stdio: 'inherit',
+  });
+  return new Promise((resolveExit) => {
+    child.on('error', () => {
+      process.stderr.write(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd[0]}": executable file not found in $PATH: unknown\n`);
+      resolveExit(127);
+    });
+    child.on('exit', (code, signal) => resolveExit(code ?? (signal ? 128 + 9 : 1)));
+  });
+}
+
+async function logs(args: string[]): Promise<number> {
+  let since: string | undefined;
+  let timestamps = false;
+  let tail: number | undefined;
+  let name: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--since') since = args[++i];
+    else if (a.startsWith('--since=')) since = a.slice(8);
+    else if (a === '-t' || a === '--timestamps') timestamps = true;
+    else if (a === '-n' || a === '--tail') tail = Number(args[++i]);
+    else if (a.startsWith('-')) throw new UsageError(`unknown flag: ${a}`);
+    else name = a;
+  }
+  if (!name) throw new UsageError('"docker logs" requires exactly 1 argument.');
+  const { container: c } = await container(name);
+  const [{ body: lines }, { body: clock }] = await Promise.all([
+    api<LogLine[]>(`/containers/${encodeURIComponent(c.name)}/logs`), api<{ now: number }>('/clock'),
+  ]);
+  const from = since === undefined ? -Infinity : parseSince(since, clock.now);
+  if (from === undefined) throw new UsageError(`invalid value for "since": ${since}`);
+  let shown = lines.filter((l) => l.t >= from);
+  if (tail !== undefined && tail >= 0) shown = shown.slice(-tail);
+  for (const l of shown) {
+    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
+    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
+  }
+  return 0;
+}
+
+async function cp(args: string[]): Promise<number> {
+  const [src, dest] = args.filter((a) => !a.startsWith('-'));
+  if (!src || !dest) throw new UsageError('"docker cp" requires exactly 2 arguments.');
+  const side = async (p: string): Promise<string> => {
+    const m = /^([^/:][^:]*):(.*)$/.exec(p);
+    if (!m) return resolve(p);
+    const { container: c } = await container(m[1]!);
+    return hostPath(c.root, m[2]!);
+  };
+  const from = await side(src);
+  let to = await side(dest);
+  if (!existsSync(from)) throw new UsageError(`lstat ${src}: no such file or directory`);
+  if (existsSync(to) && statSync(to).isDirectory()) to = join(to, basename(from));
+  if (!existsSync(dirname(to))) throw new UsageError(`Error response from daemon: Could not find the file ${dirname(dest)} in container`);
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(from, to, { recursive: true });
+  process.stderr.write(`Successfully copied ${statSync(to).size}B to ${dest}\n`);
+  return 0;
+}
+
+async function inspect(args: string[]): Promise<number> {
+  let format: string | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-f' || args[i] === '--format') format = args[++i];
+    else names.push(args[i]!);
+  }
+  const out = [];
+  for (const n of names) {
+    const { container: c } = await container(n);
+    const doc = {
+      Id: c.id, Name: `/${c.name}`,
+      State: {
+        Status: c.state, Running: c.state === 'running', ExitCode: c.exitCode ?? 0,
+        StartedAt: new Date(c.startedAt).toISOString(),
+        FinishedAt: c.finishedAt ? new Date(c.finishedAt).toISOString() : '0001-01-01T00:00:00Z',
+        ...(c.health !== 'none' ? { Health: { Status: c.health } } : {}),
+      },
+      Config: { Image: c.image },
+    };
+    if (format) {
+      process.stdout.write(`${format.replace(/\{\{\s*((?:\.\w+)+)\s*\}\}/g, (_m, path: string) => {
+        let v: unknown = doc;
+        for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
+        return v === undefined ? '<no value>' : String(v);
+      })}\n`);
+    } else out.push(doc);
+  }
+  if (!format) process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'compose': return compose(rest);
+    case 'ps': return ps(rest);
+    case 'exec': return exec(rest);
+    case 'logs': return logs(rest);
+    case 'cp': return cp(rest);
+    case 'inspect': return inspect(rest);
+    case 'container': return rest[0] === 'ls' ? ps(rest.slice(1)) : main(rest);
+    default:
+      throw new UsageError(`docker: '${cmd ?? ''}' is not a docker command supported by the sandbox.`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: Error) => {
+    process.stderr.write(`${err instanceof UsageError ? err.message : `docker: ${err.message}`}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { parseEnvFile } from './envfile.ts';
+
+export interface ServiceSpec {
+  service: string;
+  containerName: string;
+  env: Record<string, string>;
+  hasHealthcheck: boolean;
+}
+
+interface RawService {
+  container_name?: string;
+  env_file?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  healthcheck?: unknown;
+}
+
+/** Reads the services of a compose file as the daemon needs them: container name, resolved env, healthcheck. */
+export function readCompose(composePath: string): { project: string; services: Map<string, ServiceSpec> } {
+  // `merge: true` so the `<<: *backend` anchors production files use are expanded.
+  const doc = parse(readFileSync(composePath, 'utf8'), { merge: true }) as { name?: string; services?: Record<string, RawService> };
+  const base = dirname(composePath);
+  const project = doc.name ?? 'platform';
+  const services = new Map<string, ServiceSpec>();
+  for (const [service, raw] of Object.entries(doc.services ?? {})) {
+    const env: Record<string, string> = {};
+    const envFiles = raw.env_file === undefined ? [] : Array.isArray(raw.env_file) ? raw.env_file : [raw.env_file];
+    for (const f of envFiles) Object.assign(env, parseEnvFile(readFileSync(resolve(base, f), 'utf8')));
+    if (Array.isArray(raw.environment)) {
+      for (const item of raw.environment) {
+        const [k, ...rest] = item.split('=');
+        if (k) env[k] = rest.join('=');
+      }
+    } else if (raw.environment) {
+      for (const [k, v] of Object.entries(raw.environment)) env[k] = v === null ? '' : String(v);
+    }
+    services.set(service, {
+      service,
+      containerName: raw.container_name ?? `${project}-${service}-1`,
+      env,
+      hasHealthcheck: raw.healthcheck !== undefined,
+    });
+  }
+  return { project, services };
+}

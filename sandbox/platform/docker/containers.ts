@@ -1,0 +1,261 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import type { ServiceSpec } from './compose.ts';
+import type { ContainerView, LogLine } from './types.ts';
+
+const tsxLoader = import.meta.resolve('tsx');
+const backendEntry = fileURLToPath(new URL('../backend/main.ts', import.meta.url));
+const workerEntry = fileURLToPath(new URL('../backend/worker.ts', import.meta.url));
+const pythonEntry = fileURLToPath(new URL('../backend/python.ts', import.meta.url));
+const pySite = fileURLToPath(new URL('../backend/pysite', import.meta.url));
+/** The backend image's /app: the compose build context is services/backend. */
+const imageApp = fileURLToPath(new URL('../../../fixtures/platform/services/backend', import.meta.url));
+
+/** Services that run the backend stand-in (HTTP, Graph, approvals); the rest of the stack idles. */
+const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);
+const HEALTH_INTERVAL_MS = 400;
+const HEALTH_RETRIES = 3;
+
+export type ContainerEvent = { kind: 'start' | 'stop'; name: string; service: string; env: Readonly<Record<string, string>> };
+
+export interface RuntimeOptions {
+  /** Where container roots and logs live (under the sandbox dir). */
+  dir: string;
+  now(): number;
+  log(container: string, line: string): void;
+  caPath: string;
+  tls: { certPem: string; keyPem: string };
+  dockerControlUrl: string;
+  dbPath: string;
+  /** Consumes a `container-unhealthy` fault aimed at this container, if armed. */
+  takeUnhealthy(container: string): boolean;
+}
+
+interface Container {
+  view: ContainerView;
+  env: Record<string, string>;
+  child: ChildProcess | null;
+  logs: LogLine[];
+  logFile: string;
+  failures: number;
+  /** The config it was created from, so `up` without --force-recreate can tell whether anything changed. */
+  specHash: string;
+  healthTimer?: NodeJS.Timeout;
+}
+
+/** Containers as real local processes: created, recreated and killed the way `docker compose` would. */
+export class ContainerRuntime {
+  private readonly containers = new Map<string, Container>();
+  /** Ports survive a recreate, like a published port: Graph subscriptions keep pointing at the right place. */
+  private readonly ports = new Map<string, number>();
+  private readonly listeners = new Set<(e: ContainerEvent) => void>();
+  private readonly healthAgent: Agent;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.healthAgent = new Agent({ connect: { ca: readFileSync(opts.caPath, 'utf8') } });
+  }
+
+  onEvent(listener: (e: ContainerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  list(): ContainerView[] {
+    return [...this.containers.values()].map((c) => ({ ...c.view }));
+  }
+
+  get(name: string): { view: ContainerView; env: Record<string, string> } | undefined {
+    const c = this.containers.get(name) ?? [...this.containers.values()].find((x) => x.view.id.startsWith(name));
+    return c && { view: { ...c.view }, env: { ...c.env } };
+  }
+
+  /** The env a running backend container was started with (the monitor's view of the secret it holds). */
+  running(): { name: string; service: string; env: Readonly<Record<string, string>> }[] {
+    return [...this.containers.values()]
+      .filter((c) => c.view.state === 'running')
+      .map((c) => ({ name: c.view.name, service: c.view.service, env: c.env }));
+  }
+
+  logs(name: string): LogLine[] {
+    return this.containers.get(name)?.logs.slice() ?? [];
+  }
+
+  /** `up -d`: start what is not running, recreate what changed (or everything with `forceRecreate`). */
+  async up(specs: ServiceSpec[], forceRecreate: boolean): Promise<string[]> {
+    const progress: string[] = [];
+    await Promise.all(specs.map(async (spec) => {
+      const existing = this.containers.get(spec.containerName);
+      const changed = !existing || existing.specHash !== hashSpec(spec);
+      if (existing?.view.state === 'running' && !forceRecreate && !changed) {
+        progress.push(` Container ${spec.containerName}  Running`);
+        return;
+      }
+      if (existing) {
+        progress.push(` Container ${spec.containerName}  Recreate`);
+        await this.kill(existing);
+        progress.push(` Container ${spec.containerName}  Recreated`);
+      } else {
+        progress.push(` Container ${spec.containerName}  Creating`, ` Container ${spec.containerName}  Created`);
+      }
+      progress.push(` Container ${spec.containerName}  Starting`);
+      await this.create(spec);
+      progress.push(` Container ${spec.containerName}  Started`);
+    }));
+    return progress;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.containers.values()].map((c) => this.kill(c)));
+    await this.healthAgent.close();
+  }
+
+  private async create(spec: ServiceSpec): Promise<void> {
+    const name = spec.containerName;
+    const root = join(this.opts.dir, name);
+    // A fresh container filesystem each time: what was `docker cp`'d into the old one is gone, as with Docker.
+    rmSync(root, { recursive: true, force: true });
+    for (const d of ['tmp', 'root', 'usr/local/bin', 'run/secrets']) mkdirSync(join(root, d), { recursive: true });
+    cpSync(imageApp, join(root, 'app'), { recursive: true });
+    writeFileSync(join(root, 'usr/local/bin/python'), [
+      '#!/bin/sh',
+      `exec '${process.execPath}' --import '${tsxLoader}' '${pythonEntry}' "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    const isBackend = BACKEND_SERVICES.has(spec.service);
+    const port = isBackend ? await this.portFor(name) : null;
+    const tlsDir = join(root, 'run/secrets');
+    writeFileSync(join(tlsDir, 'tls.crt'), this.opts.tls.certPem);
+    writeFileSync(join(tlsDir, 'tls.key'), this.opts.tls.keyPem, { mode: 0o600 });
+    const unhealthy = this.opts.takeUnhealthy(name);
+    const id = randomBytes(32).toString('hex');
+    const env: Record<string, string> = {
+      ...spec.env,
+      PATH: `${join(root, 'usr/local/bin')}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: join(root, 'root'),
+      HOSTNAME: id.slice(0, 12),
+      PYTHONPATH: pySite,
+      SANDBOX_CONTAINER_NAME: name,
+      SANDBOX_CONTAINER_ROOT: root,
+      SANDBOX_SERVICE: spec.service,
+      SANDBOX_DOCKER_CONTROL: this.opts.dockerControlUrl,
+      SANDBOX_DB_PATH: this.opts.dbPath,
+      SANDBOX_PARENT_PID: String(process.pid),
+      SANDBOX_TLS_CERT: join(tlsDir, 'tls.crt'),
+      SANDBOX_TLS_KEY: join(tlsDir, 'tls.key'),
+      ...(port ? { PORT: String(port) } : {}),
+      ...(unhealthy ? { SANDBOX_FAULT_UNHEALTHY: '1' } : {}),
+    };
+    const now = this.opts.now();
+    const c: Container = {
+      view: {
+        id, name, service: spec.service, image: 'curateme/backend:latest',
+        command: isBackend ? `"uvicorn src.main_${spec.service.replace('backend-', '')}:app"` : `"${spec.service}"`,
+        state: 'running', exitCode: null, createdAt: now, startedAt: now, finishedAt: null,
+        health: spec.hasHealthcheck || isBackend ? 'starting' : 'none', root, port,
+      },
+      env,
+      child: null,
+      logs: [],
+      logFile: join(this.opts.dir, `${name}.${id.slice(0, 12)}.log`),
+      failures: 0,
+      specHash: hashSpec(spec),
+    };
+    this.containers.set(name, c);
+    const child = spawn(process.execPath, ['--import', tsxLoader, isBackend ? backendEntry : workerEntry], {
+      cwd: join(root, 'app'), env, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    c.child = child;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let partial = '';
+      child[stream]!.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) this.record(c, stream, line);
+      });
+      child[stream]!.on('end', () => { if (partial) this.record(c, stream, partial); });
+    }
+    child.on('exit', (code, signal) => {
+      if (c.child !== child) return;
+      c.child = null;
+      c.view.state = 'exited';
+      c.view.exitCode = code ?? (signal ? 128 + 9 : 1);
+      c.view.finishedAt = this.opts.now();
+      if (c.healthTimer) clearInterval(c.healthTimer);
+      this.emit({ kind: 'stop', name, service: spec.service, env });
+    });
+    if (c.view.health !== 'none') c.healthTimer = setInterval(() => void this.probe(c), HEALTH_INTERVAL_MS);
+    this.emit({ kind: 'start', name, service: spec.service, env });
+  }
+
+  private record(c: Container, stream: 'stdout' | 'stderr', line: string): void {
+    const entry = { t: this.opts.now(), stream, line };
+    c.logs.push(entry);
+    appendFileSync(c.logFile, `${new Date(entry.t).toISOString()} ${stream} ${line}\n`);
+    this.opts.log(c.view.name, line);
+  }
+
+  /** Docker's healthcheck loop: healthy on the first pass, unhealthy after RETRIES consecutive failures. */
+  private async probe(c: Container): Promise<void> {
+    if (c.view.state !== 'running') return;
+    let ok = false;
+    if (c.view.port === null) ok = true; // idle services: alive is healthy
+    else {
+      try {
+        const res = await fetch(`https://127.0.0.1:${c.view.port}/health`, {
+          dispatcher: this.healthAgent, signal: AbortSignal.timeout(1000),
+        } as RequestInit);
+        ok = res.ok;
+        await res.body?.cancel();
+      } catch { ok = false; }
+    }
+    if (c.view.state !== 'running') return;
+    if (ok) { c.failures = 0; c.view.health = 'healthy'; return; }
+    c.failures += 1;
+    if (c.failures >= HEALTH_RETRIES) c.view.health = 'unhealthy';
+  }
+
+  private async kill(c: Container): Promise<void> {
+    if (c.healthTimer) clearInterval(c.healthTimer);
+    const child = c.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private async portFor(name: string): Promise<number> {
+    const known = this.ports.get(name);
+    if (known) return known;
+    const port = await freePort();
+    this.ports.set(name, port);
+    return port;
+  }
+
+  private emit(e: ContainerEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+function hashSpec(spec: ServiceSpec): string {
+  return JSON.stringify([spec.env, spec.hasHealthcheck]);
+}
+
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}

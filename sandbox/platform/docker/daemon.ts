@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FaultSpec } from '../../types.ts';
+import { readCompose } from './compose.ts';
+import type { ContainerRuntime } from './containers.ts';
+import type { ComposeUpRequest, ComposeUpResult, ExecSpec } from './types.ts';
+
+export interface DaemonOptions {
+  runtime: ContainerRuntime;
+  now(): number;
+  takeFault(kind: string): FaultSpec | undefined;
+}
+
+/**
+ * The "docker daemon": a loopback HTTP API the `docker` shim on the VPS and the containers talk to. It owns the
+ * container processes (they must live in the sandbox process, not in a short-lived ssh session) and the sandbox clock.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    handle(opts, req, res).catch((err: Error) => send(res, 500, { error: err.message }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+async function handle(opts: DaemonOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://daemon');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const { runtime } = opts;
+
+  if (req.method === 'GET' && url.pathname === '/clock') return send(res, 200, { now: opts.now() });
+  if (req.method === 'POST' && url.pathname === '/faults/take') {
+    const { kind } = (await body(req)) as { kind: string };
+    return send(res, 200, { spec: opts.takeFault(kind) ?? null });
+  }
+  if (req.method === 'POST' && url.pathname === '/compose/up') {
+    const reqBody = (await body(req)) as ComposeUpRequest;
+    return send(res, 200, await composeUp(runtime, reqBody));
+  }
+  if (req.method === 'GET' && parts[0] === 'containers') {
+    if (parts.length === 1) return send(res, 200, runtime.list());
+    const found = runtime.get(parts[1]!);
+    if (!found) return send(res, 404, { error: `No such container: ${parts[1]}` });
+    if (parts[2] === 'logs') return send(res, 200, runtime.logs(found.view.name));
+    const spec: ExecSpec = { container: found.view, env: found.env };
+    return send(res, 200, spec);
+  }
+  send(res, 404, { error: `page not found: ${req.method} ${url.pathname}` });
+}
+
+async function composeUp(runtime: ContainerRuntime, req: ComposeUpRequest): Promise<ComposeUpResult> {
+  let compose;
+  try {
+    compose = readCompose(req.composeFile);
+  } catch (err) {
+    return { progress: [], error: `open ${req.composeFile}: ${(err as Error).message}` };
+  }
+  const names = req.services.length ? req.services : [...compose.services.keys()];
+  const missing = names.filter((n) => !compose.services.has(n));
+  if (missing.length) return { progress: [], error: `no such service: ${missing[0]}` };
+  const progress = await runtime.up(names.map((n) => compose.services.get(n)!), req.forceRecreate);
+  return { progress };
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : {};
+}
+
+function send(res: ServerResponse, status: number, payload: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(payload));
+}

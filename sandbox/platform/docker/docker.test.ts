@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestSandbox, waitFor, type TestSandbox } from '../testing.ts';
+
+const COMPOSE = 'cd ~/platform && docker compose -f docker-compose.production.yml --env-file .env.production';
+
+describe('docker on the sandbox VPS', () => {
+  let t: TestSandbox;
+  before(async () => { t = await startTestSandbox(); });
+  after(async () => { await t?.stop(); });
+
+  it('lists the backend containers healthy with the runbook\'s ps filters and format', async () => {
+    const r = await t.ssh("docker ps --filter name=curateme-backend-b2b --filter name=curateme-backend-gateway --format '{{.Names}}\\t{{.Status}}'");
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').sort();
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^curateme-backend-b2b\tUp .+ \(healthy\)$/);
+    assert.match(lines[1]!, /^curateme-backend-gateway\tUp .+ \(healthy\)$/);
+  });
+
+  it('up --force-recreate picks up an edited env file and gives a fresh start time', async () => {
+    const before = await t.ssh("docker inspect -f '{{.State.StartedAt}}' curateme-backend-b2b");
+    await t.ssh(`cd ~/platform && echo 'SANDBOX_MARKER=edited' >> .env.production`);
+    const up = await t.ssh(`${COMPOSE} up -d --force-recreate backend-b2b backend-gateway`);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /Container curateme-backend-b2b {2}Started/);
+    const afterStart = await t.ssh("docker inspect -f '{{.State.StartedAt}}' curateme-backend-b2b");
+    assert.ok(Date.parse(afterStart.stdout.trim()) > Date.parse(before.stdout.trim()), `${before.stdout} -> ${afterStart.stdout}`);
+    const env = await t.ssh('docker exec curateme-backend-b2b printenv SANDBOX_MARKER');
+    assert.equal(env.stdout, 'edited\n');
+    await t.platform.waitHealthy(['curateme-backend-b2b', 'curateme-backend-gateway']);
+  });
+
+  it('docker exec sees the container env and -e additions, with stdin piped', async () => {
+    const r = await t.ssh(`docker exec -e PYTHONPATH=/app curateme-backend-b2b python - <<"PY"
+import os
+print("tenant", os.environ["MICROSOFT_GRAPH_TENANT_ID"])
+print("secret set", bool(os.environ["MICROSOFT_GRAPH_CLIENT_SECRET"]))
+print("app on path", any(p.endswith("/app") for p in os.environ["PYTHONPATH"].split(":")))
+PY`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `tenant ${t.facts['tenant-id']}\nsecret set True\napp on path True\n`);
+  });
+
+  it('mints a token inside the container with the runbook\'s httpx round-trip', async () => {
+    const r = await t.ssh(`docker exec -e PYTHONPATH=/app curateme-backend-b2b python - <<"PY"
+import os, httpx
+host = os.environ["MICROSOFT_GRAPH_AUTHORITY_HOST"]
+tenant = os.environ["MICROSOFT_GRAPH_TENANT_ID"]
+data = {"client_id": os.environ["MICROSOFT_GRAPH_CLIENT_ID"], "client_secret": os.environ["MICROSOFT_GRAPH_CLIENT_SECRET"],
+        "grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"}
+r = httpx.post(f"{host}/{tenant}/oauth2/v2.0/token", data=data, timeout=30)
+print("status", r.status_code)
+body = r.json()
+print("ok" if "access_token" in body else "FAIL", "error", body.get("error"))
+PY`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'status 200\nok error None\n');
+  });
+
+  it('docker cp + exec of fm_m365_wire_org.py arms the subscription idempotently', async () => {
+    const cp = await t.ssh('docker cp ~/platform/scripts/fm_m365_wire_org.py curateme-backend-b2b:/tmp/fm_m365_wire_org.py');
+    assert.equal(cp.code, 0, cp.stderr);
+    const wire = `docker exec -e PYTHONPATH=/app curateme-backend-b2b python /tmp/fm_m365_wire_org.py --org ${t.facts['org-id']} --mailbox ${t.facts.mailbox} --m365-user-id ${t.facts['mailbox-user-id']}`;
+    const first = await t.ssh(wire);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^org=org_sandbox_household mailbox=family@curate-me\.ai subscription=\S+ expires=/);
+    const second = await t.ssh(wire);
+    assert.match(second.stderr, /graph_subscription renewed/);
+    assert.equal(/subscription=(\S+)/.exec(second.stdout)?.[1], /subscription=(\S+)/.exec(first.stdout)?.[1]);
+    const logs = await t.ssh("docker logs curateme-backend-b2b --since 5m 2>&1 | grep -iE 'graph_subscription|inbound|graph_message|approval'");
+    assert.match(logs.stdout, /graph_subscription renewed org=org_sandbox_household/);
+  });
+
+  it('without the copy, the script is not in the image', async () => {
+    await t.ssh(`${COMPOSE} up -d --force-recreate backend-b2b`);
+    const r = await t.ssh('docker exec -e PYTHONPATH=/app curateme-backend-b2b python /tmp/fm_m365_wire_org.py --org x --mailbox y --m365-user-id z');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /can't open file '\/tmp\/fm_m365_wire_org\.py'/);
+    await t.platform.waitHealthy(['curateme-backend-b2b']);
+  });
+
+  it('a blank secret makes the backend exit with the documented RuntimeError', async () => {
+    await t.ssh("cd ~/platform && cp .env.production .env.keep && sed -i 's/^MICROSOFT_GRAPH_CLIENT_SECRET=.*/MICROSOFT_GRAPH_CLIENT_SECRET=/' .env.production");
+    await t.ssh(`${COMPOSE} up -d --force-recreate backend-gateway`);
+    const r = await waitFor('exit', async () => {
+      const ps = await t.ssh("docker ps -a --filter name=curateme-backend-gateway --format '{{.Status}}'");
+      return ps.stdout.startsWith('Exited') ? ps : undefined;
+    });
+    assert.match(r.stdout, /^Exited \(1\)/);
+    const logs = await t.ssh('docker logs curateme-backend-gateway 2>&1');
+    assert.match(logs.stdout, /^RuntimeError: Microsoft Graph not configured\. Missing env vars: MICROSOFT_GRAPH_CLIENT_SECRET$/m);
+    await t.ssh(`cd ~/platform && mv .env.keep .env.production && ${COMPOSE} up -d backend-gateway`);
+    await t.platform.waitHealthy(['curateme-backend-gateway']);
+  });
+
+  it('a container-unhealthy fault shows in docker ps', async () => {
+    t.sandbox.context.faults.inject({ kind: 'container-unhealthy', params: { container: 'curateme-backend-gateway' } });
+    await t.ssh(`${COMPOSE} up -d --force-recreate backend-gateway`);
+    const status = await waitFor('unhealthy', async () => {
+      const r = await t.ssh("docker ps --filter name=curateme-backend-gateway --format '{{.Status}}'");
+      return /\(unhealthy\)/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(status, /^Up .+ \(unhealthy\)\n$/);
+  });
+});

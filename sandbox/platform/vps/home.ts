@@ -1,0 +1,65 @@
+import { chmodSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
+export const fixturePlatformDir = fileURLToPath(new URL('../../../fixtures/platform', import.meta.url));
+const dockerCli = fileURLToPath(new URL('../docker/cli.ts', import.meta.url));
+const tsxLoader = import.meta.resolve('tsx');
+
+export interface VpsHome {
+  home: string;
+  bin: string;
+  tmp: string;
+  platformDir: string;
+  /** Absolute path of `platform/.env.production`. */
+  envFile: string;
+}
+
+/**
+ * Lays out the VPS user's home: `platform/` (the deployed fixture), `bin/` (the docker shim, first on PATH), and a
+ * private `tmp/` so nothing the runbook uploads lands in this machine's shared /tmp.
+ */
+export function layOutHome(home: string, dockerControlUrl: string): VpsHome {
+  const bin = join(home, 'bin');
+  const tmp = join(home, 'tmp');
+  const platformDir = join(home, 'platform');
+  for (const dir of [home, bin, tmp]) mkdirSync(dir, { recursive: true });
+  chmodSync(tmp, 0o1777);
+  if (!existsSync(platformDir)) cpSync(fixturePlatformDir, platformDir, { recursive: true });
+
+  // A shell script rather than a symlink: it pins this Node and the tsx loader, whatever PATH the session has.
+  writeFileSync(join(bin, 'docker'), [
+    '#!/bin/sh',
+    `DOCKER_SANDBOX_CONTROL='${dockerControlUrl}' exec '${process.execPath}' --import '${tsxLoader}' '${dockerCli}' "$@"`,
+    '',
+  ].join('\n'), { mode: 0o755 });
+  // The system python, not a pyenv shim: pyenv resolves through $HOME, which here is the VPS home.
+  for (const name of ['python3', 'python']) {
+    const link = join(bin, name);
+    if (!existsSync(link) && existsSync('/usr/bin/python3')) symlinkSync('/usr/bin/python3', link);
+  }
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  return { home, bin, tmp, platformDir, envFile: join(platformDir, '.env.production') };
+}
+
+/** The environment every command run over SSH gets: a login-like environment of the `curateme` user. */
+export function sessionEnv(v: VpsHome, user: string): NodeJS.ProcessEnv {
+  return {
+    HOME: v.home,
+    USER: user,
+    LOGNAME: user,
+    SHELL: '/bin/bash',
+    PATH: `${v.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    TMPDIR: v.tmp,
+    LANG: 'C.UTF-8',
+  };
+}
+
+/** Serialises env entries as a dotenv file; 600 because it holds the client secret. */
+export function writeEnvFile(path: string, entries: Record<string, string>): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const body = Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n');
+  writeFileSync(path, `${body}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
