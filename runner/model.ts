@@ -52,6 +52,8 @@ export interface StepOptions {
   when?: string[];
   confirm: boolean;
   manual: boolean;
+  /** Runs only when asked for by name (`--only ID`): diagnoses and repair procedures that are not part of the flow. */
+  onDemand: boolean;
   /** `rollback=none reason="..."`: the author says no rollback is possible. */
   rollbackNone?: string;
 }

@@ -2,10 +2,14 @@ import path from 'node:path';
 import type { SandboxLease } from './run.ts';
 
 /**
- * `--target sandbox` starts the embedded sandbox tenant in this process and stops it when the run ends. Its state
- * lives under the workspace's `.runbook/` so a run never touches a sandbox started by `runbook sandbox up`.
+ * `--target sandbox`: a sandbox already started with `runbook sandbox up` in this workspace is used as it is (its
+ * state survives this process, which is what `kill -9` + `runbook resume` needs); otherwise an embedded one is
+ * started in this process, under `.runbook/sandbox-run/`, and stopped when the run ends.
  */
 export async function embeddedSandbox(workspace: string): Promise<SandboxLease> {
+  const { readState, isAlive } = await import('../sandbox/state.ts');
+  const running = readState(path.join(workspace, '.runbook', 'sandbox'));
+  if (running && isAlive(running.pid)) return { facts: { ...running.facts }, release: async () => {} };
   const { startSandbox } = await import('../sandbox/index.ts');
   const handle = await startSandbox({ dir: path.join(workspace, '.runbook', 'sandbox-run') });
   return { facts: { ...handle.facts }, release: () => handle.stop() };

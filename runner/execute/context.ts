@@ -155,11 +155,13 @@ export function createBlockContext(
   },
 ): Record<string, unknown> {
   const log = (entry: LogEntry) => {
-    if (entry.kind === 'stdout' || entry.kind === 'stderr') capture.write(entry.kind, entry.data);
+    // zx marks output `verbose` unless the command was made `.quiet()` (or its stdout is piped on): the block's
+    // author decides what becomes part of the step's output, exactly as with zx's own printing.
+    if ((entry.kind === 'stdout' || entry.kind === 'stderr') && entry.verbose) capture.write(entry.kind, entry.data);
     else if (entry.kind === 'end') extra.onCommandEnd(entry.exitCode);
   };
   const $ = trackCommandOrigins(
-    zx$({ cwd: deps.cwd, env: deps.env, signal, quiet: true, verbose: false, log: log as typeof zx$.log }),
+    zx$({ cwd: deps.cwd, env: deps.env, signal, quiet: false, verbose: true, log: log as typeof zx$.log }),
     extra.onCommandStart,
   );
   const console = new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false });

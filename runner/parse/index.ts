@@ -19,7 +19,7 @@ export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
 
 /** Attributes each role accepts; anything else is a diagnostic, so a typo never silently changes behaviour. */
 export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
-  step: ['id', 'timeout', 'retries', 'retry-delay', 'when', 'confirm', 'manual', 'rollback', 'reason'],
+  step: ['id', 'timeout', 'retries', 'retry-delay', 'when', 'confirm', 'manual', 'on-demand', 'rollback', 'reason'],
   verify: ['timeout'],
   expect: [],
   rollback: ['timeout'],
@@ -232,6 +232,7 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     retryDelayMs: DEFAULT_RETRY_DELAY_MS,
     confirm: false,
     manual: false,
+    onDemand: false,
   };
   const bad = (key: string, expected: string) =>
     messages.push(
@@ -259,10 +260,10 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     if (typeof value !== 'string' || value === '') bad('when', 'a target name such as `sandbox`');
     else options.when = value.split(',').map((name) => name.trim()).filter(Boolean);
   }
-  for (const flag of ['confirm', 'manual'] as const) {
+  for (const [flag, key] of [['confirm', 'confirm'], ['manual', 'manual'], ['on-demand', 'onDemand']] as const) {
     const value = attributes[flag];
     if (value === undefined) continue;
-    if (value === true || value === 'true') options[flag] = true;
+    if (value === true || value === 'true') options[key] = true;
     else if (value !== 'false') bad(flag, 'a bare flag');
   }
   if (attributes['rollback'] !== undefined) {

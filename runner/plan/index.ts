@@ -30,6 +30,7 @@ export function planRun(runbook: Runbook, options: PlanOptions = {}): PlannedSte
     if (step.id === options.from) reached = true;
     if (options.only !== undefined && step.id !== options.only) return { step, skip: `not --only ${options.only}` };
     if (!reached) return { step, skip: `before --from ${options.from}` };
+    if (step.options.onDemand && options.only !== step.id) return { step, skip: 'on demand (run it with --only)' };
     const when = step.options.when;
     if (when && options.target !== undefined && !when.includes(options.target)) {
       return { step, skip: `when=${when.join(',')} (target ${options.target})` };

@@ -144,6 +144,8 @@ export class ContainerRuntime {
       SANDBOX_SERVICE: spec.service,
       SANDBOX_DOCKER_CONTROL: this.opts.dockerControlUrl,
       SANDBOX_DB_PATH: this.opts.dbPath,
+      // What the platform's own scripts read (services/backend/scripts/check_allowed_sender.py).
+      DATABASE_PATH: this.opts.dbPath,
       SANDBOX_PARENT_PID: String(process.pid),
       SANDBOX_TLS_CERT: join(tlsDir, 'tls.crt'),
       SANDBOX_TLS_KEY: join(tlsDir, 'tls.key'),
