@@ -31,6 +31,8 @@ export interface RunRequest {
   target?: string;
   yes?: boolean;
   automate?: boolean;
+  /** 'operator': manual steps go to `interaction` even on a sandbox (the Playwright replay clicks them). */
+  manualSteps?: 'default' | 'operator';
   from?: string;
   only?: string;
   reporters: Reporter[];
@@ -160,6 +162,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       interaction: request.interaction ?? nonInteractive,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
+      manualSteps: request.manualSteps ?? 'default',
       interrupt: request.interrupt ?? new AbortController().signal,
       cwd: workspace,
       env: { ...process.env, ...request.env },

@@ -44,6 +44,11 @@ export interface RunOptions {
   interaction: Interaction;
   yes: boolean;
   automate: boolean;
+  /**
+   * Who performs `manual` steps. Default: their automation on a sandbox or with --automate, the operator otherwise.
+   * 'operator' sends them to the interaction even on a sandbox (the browser replay acts as the operator).
+   */
+  manualSteps?: 'default' | 'operator';
   interrupt: AbortSignal;
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -198,7 +203,8 @@ export class Engine {
       emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: confirmed ? 'yes' : 'no' });
       if (!confirmed) return end('failed', stepFailure('declined', `step ${step.id} was declined by the operator`));
     }
-    if (step.options.manual && !target.sandbox && !automate) {
+    const operatorDoesIt = this.#options.manualSteps === 'operator' || (!target.sandbox && !automate);
+    if (step.options.manual && operatorDoesIt) {
       if (!interaction.interactive) {
         return end('failed', stepFailure('declined', `step ${step.id} is an operator action: run in a terminal, or pass --automate to let its block do it`));
       }
