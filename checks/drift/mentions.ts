@@ -1,0 +1,178 @@
+import type { LineIndex } from '../markdown.ts';
+import type { Region } from './regions.ts';
+import type { Mention } from './types.ts';
+
+/**
+ * What the document claims about the platform repo, found by shape alone (no configuration). Each pattern is
+ * deliberately narrow; what it cannot tell apart is exempted explicitly with `drift-ignore` and a reason.
+ */
+
+/** Path-ish words: split on whitespace, quotes, brackets and shell punctuation; `~ / . - _` stay in. */
+const WORD = /[^\s'"`()[\]{},;=|&<>:\\]+/g;
+/** Extensions a bare file name must have to count as a claim (`notes.txt`, `curate-me.ai` are not repo files). */
+const BARE_FILE = /^[\w.-]*[\w-]\.(?:py|sh|bash|ya?ml|ts|tsx|js|mjs|cjs|json|toml|ini|cfg|conf|sql|rb|go|rs|java|kt|tf|lock)$|^(?:Dockerfile|Makefile|Procfile)(?:\.[\w-]+)?$/;
+const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
+export const SCRIPT_FILE = /\.(?:py|sh|bash|js|mjs|cjs|ts|rb|pl)$/;
+/** `GraphConfig.from_env()`, `ProvisioningService.ensure_inbound_subscription`: a PascalCase class, then a member. */
+const METHOD = /(?<![\w.$])([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)\.([A-Za-z_][A-Za-z0-9_]*)(\(\))?/g;
+/** `_get_access_token()`, `send_email()`: snake_case (or _private) names called with parentheses. */
+const FUNCTION = /(?<![\w.$])(_{0,2}[a-z][a-z0-9]*(?:_[a-z0-9]+)+|_[a-z][a-z0-9]*)\(\)?/g;
+/**
+ * Environment variables: UPPER_CASE words of two or more `_`-joined parts (`MICROSOFT_GRAPH_CLIENT_SECRET`), or a
+ * prefix with a wildcard (`MICROSOFT_GRAPH_*`). Single words (`PATH`, `SEV2`, `AADSTS7000215`) are too ambiguous.
+ * Not a call (`FOO_BAR(`), not an attribute (`Config.MAX_SIZE`) unless read from an env object (`process.env.X`).
+ */
+const ENV = /(?<![A-Za-z0-9_-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(_\*)?(?![A-Za-z0-9_(])/g;
+const FLAG = /(?<![\w-])--([a-z0-9][a-z0-9-]*)/gi;
+/** kebab-case names; the compose rule decides which of them claim a service or container name. */
+const KEBAB = /(?<![\w./@~-])([a-z][a-z0-9]*(?:-[a-z0-9]+)+)(?![\w/@-]|\.[a-z0-9])/g;
+const ERROR_QUOTED = /\b[A-Z]\w*(?:Error|Exception)\b\s*(?:\(\s*|:\s*)(["'“])(.+?)["'”]/g;
+const ERROR_BARE = /\b[A-Z]\w*(?:Error|Exception)\b:\s+(?!["'“])([^`\n]+?)(\s*(?:\.\.\.|…)|(?=`)|$)/gm;
+const ERROR_AFTER_VERB = /\b(?:raises?|throws?|fails? with|errors? with|error text|error message)\s*:?\s*["“]([^"”\n]+)["”]/gi;
+const FILE_EXTENSIONS = new Set(['py', 'sh', 'js', 'ts', 'md', 'yml', 'yaml', 'json', 'txt', 'toml', 'env', 'io', 'com', 'ai', 'org', 'net']);
+/** Names the runbook defines in its own code (a helper in a heredoc) are not claims about the platform. */
+const LOCAL_DEFINITION = /\bdef\s+([A-Za-z_]\w*)|\bfunction\s+([A-Za-z_$][\w$]*)|\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=|^\s*([A-Za-z_]\w*)\s*\(\)\s*\{/gm;
+
+export type PathClaim = { kind: 'relative' | 'absolute' | 'bare'; text: string };
+
+/** Whether a path-ish word claims a file in the repo, and how to look it up. */
+export function pathClaim(word: string): PathClaim | undefined {
+  const text = word.replace(/[.,!?]+$/, '');
+  if (!text || /[*$@%#?+]/.test(text) || text.startsWith('-') || text.startsWith('//')) return undefined;
+  if (!text.includes('/')) return BARE_FILE.test(text) ? { kind: 'bare', text } : undefined;
+  if (text.startsWith('/') || text.startsWith('~')) return text.endsWith('/') ? undefined : { kind: 'absolute', text };
+  const relative = text.replace(/^(?:\.\/)+/, '');
+  if (relative.startsWith('../') || relative === '') return undefined;
+  const segments = relative.split('/');
+  if (HOSTNAME.test(segments[0]!)) return undefined;
+  const last = segments[segments.length - 1]!;
+  if (relative.endsWith('/') || /\.[A-Za-z][A-Za-z0-9]{0,7}$/.test(last) || BARE_FILE.test(last)) return { kind: 'relative', text };
+  return undefined;
+}
+
+/** Unit boundaries for flags: a flag belongs to the script of its own command, not the next one on the line. */
+function commandUnits(text: string): number[] {
+  const cuts: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if ((c === '\n' && text[i - 1] !== '\\') || c === ';' || c === '|' || c === '&') cuts.push(i);
+  }
+  return cuts;
+}
+
+function unitOf(cuts: number[], offset: number): number {
+  let low = 0;
+  let high = cuts.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (cuts[mid]! < offset) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Absolute offsets in the source. */
+interface Located {
+  offset: number;
+  end: number;
+}
+
+export function extractMentions(regions: readonly Region[], lines: LineIndex): Mention[] {
+  const mentions: Mention[] = [];
+  const localNames = new Set<string>();
+  for (const region of regions)
+    if (region.kind === 'code')
+      for (const match of region.text.matchAll(LOCAL_DEFINITION)) localNames.add((match[1] ?? match[2] ?? match[3] ?? match[4])!);
+
+  // Scripts and flags are paired after every region is read: in prose the script and its flag are often in
+  // different inline-code spans of the same line.
+  const scripts: (Located & { name: string; unit: string; line: number })[] = [];
+  const flags: (Located & { flag: string; unit: string; line: number; region: Region })[] = [];
+
+  regions.forEach((region, regionIndex) => {
+    const base = region.offset;
+    const span = (start: number, end: number) => lines.span(base + start, base + end);
+    const cuts = region.kind === 'code' ? commandUnits(region.text) : [];
+    // Inline code that starts with a command (`git reset --hard x`) owns its flags; one that starts with a flag
+    // (`--backend`) belongs to the script its line names.
+    const ownCommand = region.kind === 'inline' && !/^`+\s*-/.test(region.text);
+    const unit = (offset: number) =>
+      region.kind === 'code'
+        ? `${regionIndex}:${unitOf(cuts, offset)}`
+        : ownCommand
+          ? `inline:${regionIndex}`
+          : `line:${lines.point(base + offset).line}`;
+    const common = { region: region.kind };
+
+    for (const match of region.text.matchAll(WORD)) {
+      // Next to a placeholder (`origin/<branch>`), a glob or emphasis (`scripts/*`) or a call (`r.json()`), the
+      // word is only part of what the author wrote: not a claim on its own.
+      const before = lines.source[base + match.index - 1];
+      const after = lines.source[base + match.index + match[0].length];
+      const partial = before === '>' || after === '<' || after === '*' || after === '(';
+      const claim = partial ? undefined : pathClaim(match[0]);
+      const basename = match[0].replace(/[.,!?]+$/, '').split('/').pop() ?? '';
+      if (SCRIPT_FILE.test(basename) && !/[*$<]/.test(match[0]))
+        for (const key of new Set([unit(match.index), region.kind === 'code' ? '' : `line:${lines.point(base + match.index).line}`]))
+          if (key) scripts.push({ name: basename, offset: base + match.index, end: base + match.index + match[0].length, unit: key, line: lines.point(base + match.index).line });
+      if (claim) mentions.push({ kind: 'path', text: claim.text, span: span(match.index, match.index + claim.text.length), ...common });
+    }
+    for (const match of region.text.matchAll(METHOD)) {
+      const [whole, className, member, parens] = match as unknown as [string, string, string, string | undefined];
+      const next = region.text.slice(match.index + whole.length, match.index + whole.length + 2);
+      const upper = className.replace(/[^A-Z]/g, '').length;
+      const called = parens !== undefined || next.startsWith('(');
+      if (/^\.\w|^\//.test(next)) continue; // `Foo.bar.com`, `Dir.name/file`: part of an address or path
+      if (!(called || member.includes('_') || (upper >= 2 && member.length >= 3 && /^[a-z_]/.test(member) && !FILE_EXTENSIONS.has(member.toLowerCase())))) continue;
+      if (localNames.has(className)) continue;
+      mentions.push({ kind: 'method', className, member, text: whole, span: span(match.index, match.index + whole.length), ...common });
+    }
+    for (const match of region.text.matchAll(FUNCTION)) {
+      const name = match[1]!;
+      if (localNames.has(name)) continue;
+      const text = match[0].endsWith(')') ? match[0] : name + '()';
+      mentions.push({ kind: 'function', name, text: match[0].endsWith(')') ? text : name, span: span(match.index, match.index + name.length + (match[0].endsWith(')') ? 2 : 0)), ...common });
+    }
+    for (const match of region.text.matchAll(ENV)) {
+      const name = match[1]!;
+      const prefix = match[2] !== undefined;
+      if (!prefix && !name.includes('_')) continue;
+      if (region.text[match.index - 1] === '.' && !/env\.$/.test(region.text.slice(Math.max(0, match.index - 4), match.index))) continue;
+      const text = match[0];
+      mentions.push({ kind: 'env', name, prefix, text, span: span(match.index, match.index + text.length), ...common });
+    }
+    for (const match of region.text.matchAll(FLAG)) {
+      flags.push({ flag: match[0], offset: base + match.index, end: base + match.index + match[0].length, unit: unit(match.index), line: lines.point(base + match.index).line, region });
+    }
+    for (const match of region.text.matchAll(KEBAB)) {
+      if (region.text[match.index - 1] === '-') continue;
+      mentions.push({ kind: 'kebab', text: match[1]!, span: span(match.index, match.index + match[1]!.length), ...common });
+    }
+    if (region.kind !== 'code') {
+      const claims: { at: number; text: string }[] = [];
+      for (const match of region.text.matchAll(ERROR_QUOTED)) claims.push({ at: match.index + match[0].length - match[2]!.length - 1, text: match[2]! });
+      for (const match of region.text.matchAll(ERROR_AFTER_VERB)) claims.push({ at: match.index + match[0].length - match[1]!.length - 1, text: match[1]! });
+      for (const match of region.text.matchAll(ERROR_BARE)) {
+        // In prose an unquoted message has no visible end; only an ellipsis (or the end of inline code) marks one.
+        if (region.kind === 'prose' && !/\.\.\.|…/.test(match[2] ?? '')) continue;
+        claims.push({ at: match.index + match[0].indexOf(match[1]!), text: match[1]! });
+      }
+      for (const claim of claims) {
+        const errorText = claim.text.replace(/\s*(?:\.\.\.|…)\s*$/, '').trim();
+        if (errorText.length < 10 || !/\s/.test(errorText)) continue;
+        mentions.push({ kind: 'error-text', errorText, text: errorText, span: span(claim.at, claim.at + errorText.length), ...common });
+      }
+    }
+  });
+
+  for (const flag of flags) {
+    const sameUnit = scripts.filter((script) => script.unit === flag.unit);
+    const before = sameUnit.filter((script) => script.offset < flag.offset && script.line <= flag.line).pop();
+    // In prose the script may come after its flag ("the `--backend` path of deploy-to-vps.sh"); in code it may not.
+    const after = flag.region.kind === 'code' ? undefined : sameUnit.find((script) => script.line === flag.line);
+    const script = before ?? after;
+    if (!script) continue;
+    mentions.push({ kind: 'flag', flag: flag.flag, script: script.name, text: flag.flag, span: lines.span(flag.offset, flag.end), region: flag.region.kind });
+  }
+  return mentions;
+}

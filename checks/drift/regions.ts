@@ -1,0 +1,98 @@
+import type { Code, InlineCode, Link, Root, Text, Yaml } from 'mdast';
+import { visit } from 'unist-util-visit';
+import { codeRegion, SCRIPT_LANGS, type LineIndex } from '../markdown.ts';
+import { scanScript } from '../source/script-scan.ts';
+import type { RegionKind } from './types.ts';
+
+/**
+ * A stretch of the document that can make claims, as text whose every character sits at its true offset in the
+ * source (so a match's offset is its position). TS/JS blocks contribute only their strings, template text, regexes
+ * and comments: `fs.writeFile()` in a step is the runbook's own code, `'scripts/deploy-to-vps.sh'` is a claim.
+ */
+export interface Region {
+  kind: RegionKind;
+  text: string;
+  offset: number;
+  lang?: string;
+}
+
+/** Calls that name a secret for redaction (`secrets.read(file, 'NEW_GRAPH_SECRET')`): their UPPER_CASE arguments are labels. */
+const SECRET_CALL = /\bsecrets?\s*\.\s*[A-Za-z_$][\w$]*\s*\(|\bsecret\s*\(/g;
+const LABEL = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
+/** `[secret:NAME]` is how a redacted value is shown: NAME is a label, not an env var. */
+const REDACTED = /\[secret:([A-Za-z0-9_.-]+)\]/g;
+
+function blankSecretLabels(views: { text: string; code: string }): string {
+  let text = views.text;
+  for (const call of views.code.matchAll(SECRET_CALL)) {
+    let depth = 0;
+    let close = call.index + call[0].length - 1;
+    for (; close < views.code.length; close++) {
+      if (views.code[close] === '(') depth++;
+      else if (views.code[close] === ')' && --depth === 0) break;
+    }
+    const start = call.index + call[0].length;
+    text = text.slice(0, start) + text.slice(start, close).replace(LABEL, (label) => ' '.repeat(label.length)) + text.slice(close);
+  }
+  return text;
+}
+
+function blankRedacted(text: string): string {
+  return text.replace(REDACTED, (whole) => ' '.repeat(whole.length));
+}
+
+const URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"`<>)\]]*/gi;
+
+/**
+ * Front matter claims too (`related-services`, target settings), except the `drift-ignore` list: an exemption
+ * naming a mention is not itself a mention.
+ */
+function frontMatterText(text: string): string {
+  let skipping = false;
+  return text
+    .split('\n')
+    .map((line) => {
+      if (/^\S/.test(line)) skipping = /^drift-ignore\s*:/.test(line);
+      return skipping ? ' '.repeat(line.length) : line;
+    })
+    .join('\n');
+}
+
+/** URLs are addresses, not repo paths: blank them (same length) before anything looks for paths in the text. */
+function blankUrls(text: string): string {
+  return text.replace(URL, (url) => ' '.repeat(url.length));
+}
+
+export function regionsOf(tree: Root, lines: LineIndex): Region[] {
+  const source = lines.source;
+  const regions: Region[] = [];
+  const slice = (node: { position?: { start: { offset?: number }; end: { offset?: number } } }) => {
+    const start = node.position?.start.offset;
+    const end = node.position?.end.offset;
+    return start === undefined || end === undefined ? undefined : { start, text: source.slice(start, end) };
+  };
+  visit(tree, (node) => {
+    if (node.type === 'yaml') {
+      const part = slice(node as Yaml);
+      if (part) regions.push({ kind: 'prose', text: blankUrls(frontMatterText(part.text)), offset: part.start });
+    } else if (node.type === 'text') {
+      const part = slice(node as Text);
+      if (part) regions.push({ kind: 'prose', text: blankRedacted(blankUrls(part.text)), offset: part.start });
+    } else if (node.type === 'inlineCode') {
+      const part = slice(node as InlineCode);
+      if (part) regions.push({ kind: 'inline', text: blankRedacted(blankUrls(part.text)), offset: part.start });
+    } else if (node.type === 'link') {
+      const link = node as Link;
+      const part = slice(link);
+      const at = part ? part.text.lastIndexOf(`(${link.url}`) : -1;
+      if (part && at !== -1 && !/^[a-z][a-z0-9+.-]*:|^#/i.test(link.url))
+        regions.push({ kind: 'inline', text: link.url, offset: part.start + at + 1 });
+    } else if (node.type === 'code') {
+      const region = codeRegion(node as Code, lines);
+      if (!region) return;
+      const text = SCRIPT_LANGS.has(region.lang) ? blankSecretLabels(scanScript(region.text)) : region.text;
+      regions.push({ kind: 'code', text: blankRedacted(blankUrls(text)), offset: region.offset, lang: region.lang });
+    }
+  });
+  return regions;
+}

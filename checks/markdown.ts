@@ -1,0 +1,69 @@
+import type { Code, Root } from 'mdast';
+import { visit } from 'unist-util-visit';
+import type { Point, Span } from '../runner/model.ts';
+
+/** Maps offsets in the (LF-normalised) runbook source to 1-based line/column, which is what diagnostics print. */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+
+  constructor(readonly source: string) {
+    for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.starts.push(i + 1);
+  }
+
+  point(offset: number): Point {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - this.starts[low]! + 1, offset };
+  }
+
+  span(start: number, end: number): Span {
+    return { start: this.point(start), end: this.point(end) };
+  }
+
+  lineStart(line: number): number {
+    return this.starts[line - 1] ?? this.source.length;
+  }
+}
+
+/** A fenced (or indented) code node with the exact source range of its content, so findings point inside it. */
+export interface CodeRegion {
+  node: Code;
+  lang: string;
+  /** Source text of the content lines, indentation included (offsets stay true to the file). */
+  text: string;
+  offset: number;
+}
+
+const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
+
+export function codeRegion(node: Code, index: LineIndex): CodeRegion | undefined {
+  const position = node.position;
+  if (!position) return undefined;
+  const source = index.source;
+  const firstLine = source.slice(index.lineStart(position.start.line), index.lineStart(position.start.line + 1));
+  const fenced = FENCE_LINE.test(firstLine);
+  const contentStartLine = fenced ? position.start.line + 1 : position.start.line;
+  const unclosed = node.data?.runbook?.unclosed ?? false;
+  const contentEndLine = fenced && !unclosed ? position.end.line - 1 : position.end.line;
+  const offset = index.lineStart(contentStartLine);
+  const end = contentEndLine < contentStartLine ? offset : Math.min(index.lineStart(contentEndLine + 1), source.length);
+  return { node, lang: (node.lang ?? '').toLowerCase(), text: source.slice(offset, end), offset };
+}
+
+export function codeRegions(tree: Root, index: LineIndex): CodeRegion[] {
+  const regions: CodeRegion[] = [];
+  visit(tree, 'code', (node: Code) => {
+    const region = codeRegion(node, index);
+    if (region) regions.push(region);
+  });
+  return regions;
+}
+
+export const SCRIPT_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs', 'cts', 'cjs', 'tsx', 'jsx']);
+export const SHELL_LANGS = new Set(['bash', 'sh', 'shell', 'zsh', 'ksh']);
+export const PYTHON_LANGS = new Set(['python', 'py', 'python3']);
