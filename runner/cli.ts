@@ -8,7 +8,9 @@ import { defaultReporter, REPORTERS } from './report/index.ts';
 import { LockedError } from './journal/lock.ts';
 import { resumeRun } from './resume.ts';
 import { loadRunbook, runFile } from './run.ts';
+import { createReplay } from './replay.ts';
 import { embeddedSandbox } from './sandbox-provider.ts';
+import { validateRunbook } from './validate.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -112,6 +114,19 @@ async function resumeCommand(runId: string | undefined, flags: { reporter?: stri
   }
 }
 
+async function validateCommand(file: string, flags: RunFlags): Promise<number> {
+  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const signals = interruptOnSignals();
+  try {
+    const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt: signals.signal, workspace: process.cwd() });
+    if (stamped) process.stderr.write(`runbook: validated; stamped ${file} last-validated: ${stamped.date}\n`);
+    else process.stderr.write(`runbook: validation failed; ${file} was not stamped\n`);
+    return run.exitCode;
+  } finally {
+    signals.dispose();
+  }
+}
+
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
   const runbook = await loadRunbook(file);
   const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });
@@ -141,13 +156,6 @@ async function planCommand(file: string, flags: { json?: boolean; target?: strin
     process.stdout.write(`${indent}${file}:${row.line}  ${row.role.padEnd(8)} ${row.role === 'step' ? row.id : ''}${extra ? `  ${extra}` : ''}\n`);
   }
   return EXIT.ok;
-}
-
-function notYet(command: string, issue: string): () => Promise<number> {
-  return async () => {
-    process.stderr.write(`runbook ${command} is not available yet (${issue})\n`);
-    return EXIT.usage;
-  };
 }
 
 export function buildProgram(onResult: (code: number) => void): Command {
@@ -187,8 +195,10 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .argument('[args...]')
       .action(async (args: string[]) => onResult(await handler(args ?? [])));
 
-  passthrough('lint', 'hygiene rules (exit 0 clean, 1 findings)', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.lintCommand(args) ?? notYet('lint', 'issue 7')());
-  passthrough('check', 'drift against the platform repo, freshness, --replay on the sandbox', async (args) => (await import('../checks/cli.ts').catch(() => undefined))?.checkCommand(args) ?? notYet('check', 'issue 7')());
+  passthrough('lint', 'hygiene rules (exit 0 clean, 1 findings)', async (args) => (await import('../checks/cli.ts')).lintCommand(args));
+  passthrough('check', 'drift against the platform repo, freshness, --replay on the sandbox', async (args) =>
+    (await import('../checks/cli.ts')).checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }),
+  );
   program
     .command('resume')
     .description('continue an interrupted run from its journal (default: the latest run)')
@@ -196,7 +206,14 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
     .option('--out <dir>', 'folder for file reports', 'runbook-reports')
     .action(async (runId: string | undefined, flags: { reporter?: string; out: string }) => onResult(await resumeCommand(runId, flags)));
-  passthrough('validate', 'quarterly validation: full sandbox run, then stamp last-validated', notYet('validate', 'issue 6'));
+  program
+    .command('validate')
+    .description('quarterly validation: the full run on the sandbox; on success stamps last-validated and validation-method')
+    .argument('[file]', 'the runbook', 'runbook.md')
+    .option('--target <name>', 'the sandbox target (default: sandbox)')
+    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
+    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
+    .action(async (file: string, flags: RunFlags) => onResult(await validateCommand(file, flags)));
   passthrough('sandbox', 'the sandbox tenant on its own: up | down | status', async (args) => (await import('../sandbox/cli.ts')).sandboxCommand(args));
   return program;
 }

@@ -1,0 +1,169 @@
+/**
+ * The rotation scenarios of runbook.md, each running the document itself (not a copy of its code) against a fresh
+ * sandbox tenant, then checking the state the system is left in. Run with node's test runner (the Playwright suite
+ * in this folder is the `*.spec.ts` files).
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { collector } from '../runner/test/helpers.ts';
+import type { Reporter } from '../runner/report/events.ts';
+import { createFetch } from '../runner/net/tls.ts';
+import { runFile } from '../runner/run.ts';
+import { startSandbox, type SandboxHandle } from '../sandbox/index.ts';
+import { platformOf } from '../sandbox/platform/index.ts';
+import type { FaultSpec } from '../sandbox/types.ts';
+
+const runbookPath = path.resolve(import.meta.dirname, '..', 'runbook.md');
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const handles: SandboxHandle[] = [];
+after(async () => {
+  for (const handle of handles) await handle.stop().catch(() => {});
+});
+
+interface Scenario {
+  identity?: { existingSecretExpiresInDays?: number };
+  /** Faults armed when the named step begins (the runner's events drive them, in process). */
+  faultsAt?: Record<string, FaultSpec[]>;
+  before?: (sandbox: SandboxHandle) => Promise<void>;
+}
+
+async function rotate(scenario: Scenario = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rotation-'));
+  const sandbox = await startSandbox({ dir: path.join(dir, 'sandbox'), ...(scenario.identity ? { identity: scenario.identity } : {}) });
+  handles.push(sandbox);
+  const platform = platformOf(sandbox.context)!;
+  const tenant = sandbox.context.tenant!;
+  const oldSecret = tenant.credentials()[0]!;
+  const envFile = path.join(sandbox.facts['vps-home']!, 'platform', '.env.production');
+  const envSecret = () => /^MICROSOFT_GRAPH_CLIENT_SECRET=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1] ?? '';
+  await scenario.before?.(sandbox);
+  const events = collector();
+  const faults: Reporter = {
+    name: 'faults',
+    'on:step-begin'(event) {
+      for (const spec of scenario.faultsAt?.[event.stepId] ?? []) sandbox.context.faults.inject(spec);
+    },
+  };
+  const result = await runFile({
+    file: runbookPath,
+    target: 'sandbox',
+    workspace: path.join(dir, 'workspace'),
+    reporters: [events, faults],
+    sandbox: async () => ({ facts: { ...sandbox.facts }, release: async () => {} }),
+  });
+  const outputOf = (stepId: string) => events.of('output').filter((event) => event.stepId === stepId).map((event) => event.text).join('\n');
+  const statusOf = (stepId: string) => events.of('step-end').find((event) => event.stepId === stepId)?.status;
+  return { result, events, sandbox, platform, tenant, oldSecret, envSecret, outputOf, statusOf, dir };
+}
+
+type Platform = NonNullable<ReturnType<typeof platformOf>>;
+/** The sandbox's control API, trusted through its CA file as every client of the sandbox is. */
+async function control(sandbox: SandboxHandle, route: string, body: unknown): Promise<Response> {
+  const caPem = readFileSync(sandbox.facts['ca-file']!, 'utf8');
+  return createFetch(caPem)(`${sandbox.facts['control']}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+const sendTestMail = async (platform: Platform, to: string) =>
+  (await (await platform.backendFetch('backend-b2b', '/admin/send-test-mail', { method: 'POST', body: { to } })).json()) as { path: string };
+
+const approvals = async (platform: Platform) =>
+  (await (await platform.backendFetch('backend-b2b', '/admin/approvals')).json()) as Array<{ status: string }>;
+
+describe('runbook.md on the sandbox', { concurrency: false }, () => {
+  it('rotates proactively (SEV3): one new secret, the env holds it, the old one is gone, nothing was ever both-dead', async () => {
+    const run = await rotate();
+    assert.equal(run.result.exitCode, 0, JSON.stringify(run.events.of('step-end').filter((event) => event.failure)));
+    assert.match(run.outputOf('assess'), /severity: SEV3/);
+    const credentials = run.tenant.credentials();
+    assert.equal(credentials.length, 1);
+    assert.notEqual(credentials[0]!.keyId, run.oldSecret.keyId);
+    assert.equal(sha256(run.envSecret()), sha256(credentials[0]!.value));
+    assert.equal(run.tenant.isSecretValid(run.tenant.appId, run.envSecret()), true);
+    const report = run.platform.monitor.report();
+    assert.deepEqual(report.bothDead, []);
+    assert.deepEqual(report.leaks, []);
+  });
+
+  it('restores mail in both directions when the secret had already expired (SEV2)', async () => {
+    const run = await rotate({
+      identity: { existingSecretExpiresInDays: -1 },
+      before: async (sandbox) => {
+        const platform = platformOf(sandbox.context)!;
+        // Before: outbound mail is on the fallback path and inbound ingest is stopped.
+        assert.equal((await sendTestMail(platform, 'someone@example.com')).path, 'file');
+        const pending = (await approvals(platform)).length;
+        const delivered = await control(sandbox, '/mail/inbound', { from: sandbox.facts['verified-sender'], to: sandbox.facts['mailbox'], subject: 'before the rotation' });
+        assert.equal(delivered.status, 201);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal((await approvals(platform)).length, pending);
+      },
+    });
+    assert.equal(run.result.exitCode, 0, JSON.stringify(run.events.of('step-end').filter((event) => event.failure)));
+    assert.match(run.outputOf('assess'), /severity: SEV2/);
+    assert.match(run.outputOf('rearm-subscription'), /subscription lapsed: re-arming/);
+    // After: Graph sends again, and the runbook's own Step 6 saw an inbound email become a pending approval.
+    assert.equal((await sendTestMail(run.platform, 'someone@example.com')).path, 'graph');
+    assert.ok((await approvals(run.platform)).some((approval) => approval.status === 'pending'));
+  });
+
+  for (const [name, fault] of [
+    ['truncated', { kind: 'clipboard-truncate', params: { length: 20 } }],
+    ['newline-padded', { kind: 'clipboard-newline', params: { text: '\n' } }],
+  ] as const) {
+    it(`rolls back a ${name} paste: Step 5 fails, the env is restored and reloaded, the old secret still works, Step 7 never runs`, async () => {
+      const run = await rotate({ faultsAt: { 'capture-secret': [fault] } });
+      assert.equal(run.result.exitCode, 1);
+      assert.equal(run.statusOf('token-roundtrip'), 'failed');
+      assert.equal(run.statusOf('delete-old-secret'), undefined);
+      assert.deepEqual(run.events.of('rollback-end').map((event) => [event.stepId, event.status]), [
+        ['recreate', 'passed'],
+        ['update-env', 'passed'],
+        ['capture-secret', 'passed'],
+        ['create-secret', 'passed'],
+      ]);
+      assert.equal(sha256(run.envSecret()), sha256(run.oldSecret.value));
+      assert.deepEqual(run.tenant.credentials().map((credential) => credential.keyId), [run.oldSecret.keyId]);
+      assert.equal(run.tenant.isSecretValid(run.tenant.appId, run.oldSecret.value), true);
+      // The containers run with the restored secret again: the backend can send through Graph.
+      await run.platform.waitHealthy(['curateme-backend-b2b', 'curateme-backend-gateway'])
+      assert.equal((await sendTestMail(run.platform, 'someone@example.com')).path, 'graph');
+      const report = run.platform.monitor.report();
+      assert.ok(report.bothDead.every((window) => window.end !== null), 'no dead window may stay open after the rollback');
+      assert.deepEqual(report.leaks, []);
+    });
+  }
+
+  it('re-arms a subscription that lapsed during the dead window (Step 6)', async () => {
+    const run = await rotate({
+      before: async (sandbox) => {
+        const response = await control(sandbox, '/subscriptions/lapse', {});
+        assert.equal(response.status, 200);
+      },
+    });
+    assert.equal(run.result.exitCode, 0, JSON.stringify(run.events.of('step-end').filter((event) => event.failure)));
+    assert.match(run.outputOf('rearm-subscription'), /subscription lapsed: re-arming/);
+    assert.match(run.outputOf('watch-ingest'), /approval created .* status=pending/);
+  });
+
+  it('fails safe when SSH drops during the upload: nothing changed on the VPS and no temp secret left anywhere', async () => {
+    const run = await rotate({ faultsAt: { 'update-env': [{ kind: 'ssh-drop', count: 1, params: { afterBytes: 8 } }] } });
+    assert.equal(run.result.exitCode, 1);
+    assert.equal(run.statusOf('update-env'), 'failed');
+    assert.equal(sha256(run.envSecret()), sha256(run.oldSecret.value));
+    assert.equal(existsSync(path.join(run.sandbox.facts['vps-tmp']!, 'graph_secret.new')), false);
+    assert.deepEqual(readdirSync(run.sandbox.facts['vps-tmp']!).filter((name) => name.includes('secret')), []);
+    // Locally, the capture was undone and no stray copy of the new value was left next to the dogfood file.
+    const dogfood = path.join(run.sandbox.facts['sandbox-dir']!, 'fm-dogfood');
+    assert.deepEqual(existsSync(dogfood) ? readdirSync(dogfood).filter((name) => /tmp|previous/.test(name)) : [], []);
+    assert.deepEqual(run.tenant.credentials().map((credential) => credential.keyId), [run.oldSecret.keyId]);
+    assert.deepEqual(run.platform.monitor.report().bothDead, []);
+  });
+});

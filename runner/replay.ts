@@ -1,0 +1,33 @@
+import type { Reporter } from './report/events.ts';
+import { runFile, type SandboxProvider } from './run.ts';
+import { validationTarget } from './validate.ts';
+import { loadRunbook } from './run.ts';
+
+export interface ReplayFailure {
+  message: string;
+  line: number;
+  column: number;
+  blockRole: string;
+}
+
+/** `runbook check --replay`: runs the document on its sandbox target and returns what failed, at its position. */
+export function createReplay(sandbox: SandboxProvider, workspace: string) {
+  return async (file: string): Promise<{ failures: ReplayFailure[] }> => {
+    const runbook = await loadRunbook(file);
+    const failures: ReplayFailure[] = [];
+    const collect: Reporter = {
+      name: 'replay',
+      'on:block-end'(event) {
+        if (event.failure) failures.push({ message: event.failure.message, line: event.failure.location.line, column: event.failure.location.column, blockRole: event.role });
+      },
+      'on:step-end'(event) {
+        const failure = event.failure;
+        if (failure && !failures.some((known) => known.line === failure.location.line)) {
+          failures.push({ message: failure.message, line: failure.location.line, column: failure.location.column, blockRole: 'step' });
+        }
+      },
+    };
+    await runFile({ file, target: validationTarget(runbook), yes: true, automate: true, reporters: [collect], sandbox, workspace });
+    return { failures };
+  };
+}

@@ -1,0 +1,57 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import type { Runbook } from './model.ts';
+import { loadRunbook, runFile, type RunRequest, type RunResult } from './run.ts';
+
+/** The sandbox profile a validation uses: the one asked for, else `sandbox`, else the first that asks for one. */
+export function validationTarget(runbook: Runbook, requested?: string): string {
+  const targets = runbook.frontMatter.targets;
+  const name = requested ?? ('sandbox' in targets ? 'sandbox' : Object.values(targets).find((target) => target.sandbox)?.name);
+  if (!name || !targets[name]?.sandbox) {
+    throw new RunbookInputError([
+      diagnostic(`Unexpected validation target \`${name ?? '(none)'}\`, expected a target with \`sandbox: true\``, {
+        file: runbook.file,
+        place: runbook.frontMatter.keySpans['targets'],
+        ruleId: 'validate-target',
+      }),
+    ]);
+  }
+  return name;
+}
+
+/**
+ * Rewrites only the two keys in the front matter, keeping every other byte of the document as it was (yaml's
+ * Document API keeps comments and scalar styles; line folding is off so no other line moves). Atomic: temp + rename.
+ */
+export async function stampValidation(file: string, date: string, method: string): Promise<void> {
+  const source = await readFile(file, 'utf8');
+  const newline = source.includes('\r\n') ? '\r\n' : '\n';
+  const text = source.replace(/\r\n/g, '\n');
+  const match = /^---\n([\s\S]*?)\n---(\n|$)/.exec(text);
+  const document = parseDocument(match ? match[1]! : '');
+  document.set('last-validated', date);
+  document.set('validation-method', method);
+  const yaml = document.toString({ lineWidth: 0 }).replace(/\n$/, '');
+  const stamped = match ? `---\n${yaml}\n---${match[2]}${text.slice(match[0].length)}` : `---\n${yaml}\n---\n\n${text}`;
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, stamped.replace(/\n/g, newline));
+  await rename(temp, file);
+}
+
+export interface ValidateResult {
+  run: RunResult;
+  stamped?: { date: string; method: string };
+}
+
+/** Quarterly validation: the full rotation on the sandbox; only a passing run stamps the document. */
+export async function validateRunbook(request: Omit<RunRequest, 'yes' | 'automate' | 'from' | 'only'>, now = new Date()): Promise<ValidateResult> {
+  const runbook = await loadRunbook(request.file);
+  const target = validationTarget(runbook, request.target);
+  const run = await runFile({ ...request, target, yes: true, automate: true });
+  if (run.exitCode !== 0) return { run };
+  const date = now.toISOString().slice(0, 10);
+  const method = `runbook validate, full run on the ${target} target (run ${run.runId}), every verify and expect block passed`;
+  await stampValidation(request.file, date, method);
+  return { run, stamped: { date, method } };
+}
