@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunEvent } from '../report/events.ts';
 
@@ -15,10 +15,12 @@ export interface RunMeta {
 }
 
 /**
- * Events after which a crash must not lose the record. A passed step's `step-end` is always followed at once by its
- * `state` snapshot, whose fsync covers both; a failed one is followed by rollbacks or `run-end`.
+ * Events after which a crash of the machine must not lose the record (a killed process loses nothing either way: the
+ * page cache survives it). A step's begin is the one that matters: it is what tells `resume` that the step may have
+ * taken effect, and its sync also makes the previous step's end and state snapshot durable. A step whose end or
+ * snapshot was lost is probed by its verify on resume, never blindly run again. One data sync per step.
  */
-const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'state', 'rollback-begin', 'rollback-end', 'run-end', 'operator']);
+const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-begin', 'rollback-end', 'operator', 'run-end']);
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');
@@ -42,7 +44,7 @@ export class Journal {
 
   append(event: RunEvent): void {
     writeSync(this.#fd, `${JSON.stringify(event)}\n`);
-    if (DURABLE.has(event.kind)) fsyncSync(this.#fd);
+    if (DURABLE.has(event.kind)) fdatasyncSync(this.#fd);
   }
 
   close(): void {
