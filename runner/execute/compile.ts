@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transform } from 'esbuild';
@@ -18,13 +20,16 @@ export interface CompiledRunbook {
   /** The function of each runnable block, by `Block.index`. */
   blocks: BlockFunction[];
   modulePath: string;
+  /** Maps a position in the compiled module (1-based) back to the Markdown (1-based), when it is inside a block. */
+  toSource(line: number, column: number): { line: number; column: number } | undefined;
 }
 
 /**
  * Turns every runnable block of the document into one ES module, keeping each code line on the same line and column
- * as in the Markdown (the fence lines carry the function wrappers, all prose lines are blank). The inline source map
- * then names the `.md` file, so a stack trace points at `runbook.md:LINE:COL` with no arithmetic — zx's markdown
- * mode does the same. One module, one import: blocks share one runtime and pay no per-block start-up.
+ * as in the Markdown (the fence lines carry the function wrappers, all prose lines are blank), as zx's markdown mode
+ * does. The source map of the transpiled module therefore leads straight to `runbook.md:LINE:COL`. It is applied
+ * only when a failure is described, not process-wide: global source maps would tax every stack trace (zx takes one
+ * per command). One module, one import: blocks share one runtime and pay no per-block start-up.
  */
 export async function compileRunbook(runbook: Runbook, cacheDir: string): Promise<CompiledRunbook> {
   const sourcePath = path.resolve(runbook.file);
@@ -44,27 +49,37 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   const hash = createHash('sha256').update(sourcePath).update('\0').update(generated).digest('hex').slice(0, 16);
   const modulePath = path.join(cacheDir, `${path.basename(sourcePath)}.${hash}.mjs`);
 
-  let code: string;
-  try {
-    const output = await transform(generated, {
-      loader: 'ts',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: 'inline',
-      // A file URL: zx records where a command was started by the first `file://` frame of the stack.
-      sourcefile: pathToFileURL(sourcePath).href,
-      sourcesContent: false,
-    });
-    code = output.code;
-  } catch (error) {
-    throw new RunbookInputError(syntaxDiagnostics(runbook, error));
+  const mapPath = `${modulePath}.map`;
+  // The same document compiles to the same module: a cached one is reused, so a re-run pays no transpile.
+  if (!existsSync(modulePath) || !existsSync(mapPath)) {
+    let output: { code: string; map: string };
+    try {
+      output = await transform(generated, {
+        loader: 'ts',
+        format: 'esm',
+        target: 'node20',
+        sourcemap: 'external',
+        sourcefile: sourcePath,
+        sourcesContent: false,
+      });
+    } catch (error) {
+      throw new RunbookInputError(syntaxDiagnostics(runbook, error));
+    }
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(mapPath, output.map);
+    await writeFile(modulePath, output.code);
   }
-  await mkdir(cacheDir, { recursive: true });
-  await writeFile(modulePath, code);
-  // Stack traces then name `runbook.md:LINE:COL` (the map's source) instead of the generated module.
-  process.setSourceMapsEnabled(true);
+  const map = new SourceMap(JSON.parse(await readFile(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
   const module = (await import(pathToFileURL(modulePath).href)) as { __blocks: BlockFunction[] };
-  return { blocks: module.__blocks, modulePath };
+  return {
+    blocks: module.__blocks,
+    modulePath,
+    toSource(line, column) {
+      const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
+      if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
+      return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
+    },
+  };
 }
 
 interface EsbuildMessage {

@@ -70,11 +70,11 @@ type Shell = typeof zx$;
  * zx runs a command after the template call returns, so its error carries no frame of the block. Recording the
  * stack at each template call (and through `$(options)` derivations) keeps the runbook line of the command.
  */
-function trackCommandOrigins(shell: Shell, onStart: (stack: string) => void): Shell {
+function trackCommandOrigins(shell: Shell, onStart: (origin: Error) => void): Shell {
   return new Proxy(shell, {
     apply(target, self, args: unknown[]) {
       const first = args[0];
-      if (Array.isArray(first) && 'raw' in first) onStart(new Error('command').stack ?? '');
+      if (Array.isArray(first) && 'raw' in first) onStart(new Error('command'));
       const result: unknown = Reflect.apply(target, self, args);
       return typeof result === 'function' ? trackCommandOrigins(result as Shell, onStart) : result;
     },
@@ -150,8 +150,9 @@ export function createBlockContext(
     result?: StepResult;
     attempt: number;
     onCommandEnd: (exitCode: number | null) => void;
-    /** Receives the stack of every command start, so a failed command is reported at the line that ran it. */
-    onCommandStart: (stack: string) => void;
+    /** Receives an Error made at every command start (its stack is formatted only if needed), so a failed command
+     * is reported at the line that ran it. */
+    onCommandStart: (origin: Error) => void;
   },
 ): Record<string, unknown> {
   const log = (entry: LogEntry) => {

@@ -291,7 +291,8 @@ export class Engine {
     });
     const controller = new AbortController();
     let exitCode: number | null = null;
-    let commandStack = '';
+    // The Error of the latest command start; its stack is only formatted if that command fails.
+    let commandStack: Error = new Error();
     const context = createBlockContext(
       {
         cwd: options.cwd,
@@ -308,7 +309,7 @@ export class Engine {
       step,
       capture,
       controller.signal,
-      { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (stack) => (commandStack = stack) },
+      { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
     );
     const fn = options.compiled.blocks[block.index];
     const started = performance.now();
@@ -319,7 +320,7 @@ export class Engine {
       value = await race(fn(context), timeoutMs, controller, interrupt);
     } catch (error) {
       const kind = error instanceof Interrupted ? 'interrupted' : error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'error';
-      failure = describeError(error, runbook.file, block, redactor, kind, commandStack);
+      failure = describeError(error, runbook.file, block, redactor, kind, commandStack.stack ?? '', options.compiled);
       if (kind === 'timeout') failure.message = `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`;
     }
     capture.flush();

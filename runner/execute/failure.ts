@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
 import type { Block } from '../model.ts';
@@ -31,22 +30,26 @@ function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
   return error instanceof ProcessOutput;
 }
 
+/** Maps a compiled-module position back to the document; see compile.ts. */
+export type SourceMapper = { modulePath: string; toSource(line: number, column: number): { line: number; column: number } | undefined };
+
 /**
- * The position inside the block where the error was raised. Stack frames already name `runbook.md:LINE:COL` (the
- * compiled module's source map points there); the first frame inside this block wins. zx records where a command was
- * started in its message, which covers commands that fail after the block has moved on.
+ * The position inside the block where the error was raised: the first stack frame in the compiled module that maps
+ * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
+ * after the template call returns, so the error itself carries no frame of the block).
  */
-export function locate(error: unknown, file: string, block: Block, commandStack = ''): { line: number; column: number } {
-  const absolute = path.resolve(file);
+export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): { line: number; column: number } {
+  const fallback = { line: block.codeLine, column: 1 };
+  if (!mapper) return fallback;
   const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
   const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
-  const escaped = absolute.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = mapper.modulePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
   for (const match of text.matchAll(pattern)) {
-    const line = Number(match[1]);
-    if (line >= block.codeLine && line < block.span.end.line) return { line, column: Number(match[2]) };
+    const position = mapper.toSource(Number(match[1]), Number(match[2]));
+    if (position && position.line >= block.codeLine && position.line < block.span.end.line) return position;
   }
-  return { line: block.codeLine, column: 1 };
+  return fallback;
 }
 
 function relevantLines(text: string): string[] {
@@ -56,8 +59,16 @@ function relevantLines(text: string): string[] {
 }
 
 /** Turns whatever a block threw into a positioned, redacted failure whose details are the lines worth reading. */
-export function describeError(error: unknown, file: string, block: Block, redactor: Redactor, kind = 'error', commandStack = ''): Failure {
-  const { line, column } = locate(error, file, block, commandStack);
+export function describeError(
+  error: unknown,
+  file: string,
+  block: Block,
+  redactor: Redactor,
+  kind = 'error',
+  commandStack = '',
+  mapper?: SourceMapper,
+): Failure {
+  const { line, column } = locate(error, block, mapper, commandStack);
   const location = { file, line, column };
   if (isProcessOutput(error)) {
     const meaning = error.exitCode !== null ? EXIT_MEANINGS[error.exitCode] : undefined;
