@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { entrypoint } from './entrypoints.ts';
 import { basename, join } from 'node:path';
 import { Agent } from 'undici';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
@@ -98,7 +99,7 @@ async function startPlatform(
   daemonUrl = daemon.url;
   cleanups.push(() => daemon.close());
 
-  const vps = layOutHome(join(root, 'vps', 'home'), daemon.url);
+  const vps = layOutHome(join(root, 'vps', 'home'), daemon.url, await entrypoint('docker'));
   writeEnvFile(vps.envFile, envProduction(context, options));
 
   const keys = generateKeys(join(root, 'ssh'));

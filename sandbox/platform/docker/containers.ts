@@ -5,13 +5,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
+import { entrypoint } from '../entrypoints.ts';
 import type { ServiceSpec } from './compose.ts';
 import type { ContainerView, LogLine } from './types.ts';
 
-const tsxLoader = import.meta.resolve('tsx');
-const backendEntry = fileURLToPath(new URL('../backend/main.ts', import.meta.url));
-const workerEntry = fileURLToPath(new URL('../backend/worker.ts', import.meta.url));
-const pythonEntry = fileURLToPath(new URL('../backend/python.ts', import.meta.url));
 const pySite = fileURLToPath(new URL('../backend/pysite', import.meta.url));
 /** The backend image's /app: the compose build context is services/backend. */
 const imageApp = fileURLToPath(new URL('../../../fixtures/platform/services/backend', import.meta.url));
@@ -19,6 +16,8 @@ const imageApp = fileURLToPath(new URL('../../../fixtures/platform/services/back
 /** Services that run the backend stand-in (HTTP, Graph, approvals); the rest of the stack idles. */
 const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);
 const HEALTH_INTERVAL_MS = 400;
+const STARTING_INTERVAL_MS = 100;
+const START_PERIOD_MS = 1500;
 const HEALTH_RETRIES = 3;
 
 export type ContainerEvent = { kind: 'start' | 'stop'; name: string; service: string; env: Readonly<Record<string, string>> };
@@ -123,7 +122,7 @@ export class ContainerRuntime {
     cpSync(imageApp, join(root, 'app'), { recursive: true });
     writeFileSync(join(root, 'usr/local/bin/python'), [
       '#!/bin/sh',
-      `exec '${process.execPath}' --import '${tsxLoader}' '${pythonEntry}' "$@"`,
+      `exec '${process.execPath}' '${await entrypoint('python')}' "$@"`,
       '',
     ].join('\n'), { mode: 0o755 });
     const isBackend = BACKEND_SERVICES.has(spec.service);
@@ -168,7 +167,7 @@ export class ContainerRuntime {
       specHash: hashSpec(spec),
     };
     this.containers.set(name, c);
-    const child = spawn(process.execPath, ['--import', tsxLoader, isBackend ? backendEntry : workerEntry], {
+    const child = spawn(process.execPath, [await entrypoint(isBackend ? 'backend' : 'worker')], {
       cwd: join(root, 'app'), env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     c.child = child;
@@ -187,10 +186,10 @@ export class ContainerRuntime {
       c.view.state = 'exited';
       c.view.exitCode = code ?? (signal ? 128 + 9 : 1);
       c.view.finishedAt = this.opts.now();
-      if (c.healthTimer) clearInterval(c.healthTimer);
+      if (c.healthTimer) clearTimeout(c.healthTimer);
       this.emit({ kind: 'stop', name, service: spec.service, env });
     });
-    if (c.view.health !== 'none') c.healthTimer = setInterval(() => void this.probe(c), HEALTH_INTERVAL_MS);
+    if (c.view.health !== 'none') this.scheduleProbe(c, STARTING_INTERVAL_MS);
     this.emit({ kind: 'start', name, service: spec.service, env });
   }
 
@@ -201,7 +200,20 @@ export class ContainerRuntime {
     this.opts.log(c.view.name, line);
   }
 
-  /** Docker's healthcheck loop: healthy on the first pass, unhealthy after RETRIES consecutive failures. */
+  /**
+   * Probes quickly while a container is starting (so `up` + `ps` see it healthy as soon as it is), then at the
+   * steady interval. setTimeout chains rather than setInterval: a slow probe never overlaps the next one.
+   */
+  private scheduleProbe(c: Container, delayMs: number): void {
+    c.healthTimer = setTimeout(() => {
+      void this.probe(c).then(() => {
+        if (c.view.state === 'running') this.scheduleProbe(c, c.view.health === 'starting' ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
+      });
+    }, delayMs);
+  }
+
+  /** Docker's healthcheck loop: healthy on the first pass, unhealthy after RETRIES consecutive failures once the
+   * start period is over (failures while starting do not count, as with Docker's `start_period`). */
   private async probe(c: Container): Promise<void> {
     if (c.view.state !== 'running') return;
     let ok = false;
@@ -217,12 +229,13 @@ export class ContainerRuntime {
     }
     if (c.view.state !== 'running') return;
     if (ok) { c.failures = 0; c.view.health = 'healthy'; return; }
+    if (c.view.health === 'starting' && this.opts.now() - c.view.startedAt < START_PERIOD_MS) return;
     c.failures += 1;
     if (c.failures >= HEALTH_RETRIES) c.view.health = 'unhealthy';
   }
 
   private async kill(c: Container): Promise<void> {
-    if (c.healthTimer) clearInterval(c.healthTimer);
+    if (c.healthTimer) clearTimeout(c.healthTimer);
     const child = c.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

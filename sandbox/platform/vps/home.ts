@@ -4,8 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 /** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
 export const fixturePlatformDir = fileURLToPath(new URL('../../../fixtures/platform', import.meta.url));
-const dockerCli = fileURLToPath(new URL('../docker/cli.ts', import.meta.url));
-const tsxLoader = import.meta.resolve('tsx');
 
 export interface VpsHome {
   home: string;
@@ -20,7 +18,7 @@ export interface VpsHome {
  * Lays out the VPS user's home: `platform/` (the deployed fixture), `bin/` (the docker shim, first on PATH), and a
  * private `tmp/` so nothing the runbook uploads lands in this machine's shared /tmp.
  */
-export function layOutHome(home: string, dockerControlUrl: string): VpsHome {
+export function layOutHome(home: string, dockerControlUrl: string, dockerCli: string): VpsHome {
   const bin = join(home, 'bin');
   const tmp = join(home, 'tmp');
   const platformDir = join(home, 'platform');
@@ -28,10 +26,10 @@ export function layOutHome(home: string, dockerControlUrl: string): VpsHome {
   chmodSync(tmp, 0o1777);
   if (!existsSync(platformDir)) cpSync(fixturePlatformDir, platformDir, { recursive: true });
 
-  // A shell script rather than a symlink: it pins this Node and the tsx loader, whatever PATH the session has.
+  // A shell script rather than a symlink: it pins this Node, whatever PATH the session has.
   writeFileSync(join(bin, 'docker'), [
     '#!/bin/sh',
-    `DOCKER_SANDBOX_CONTROL='${dockerControlUrl}' exec '${process.execPath}' --import '${tsxLoader}' '${dockerCli}' "$@"`,
+    `DOCKER_SANDBOX_CONTROL='${dockerControlUrl}' exec '${process.execPath}' '${dockerCli}' "$@"`,
     '',
   ].join('\n'), { mode: 0o755 });
   // The system python, not a pyenv shim: pyenv resolves through $HOME, which here is the VPS home.
