@@ -130,6 +130,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   try {
     if (profile?.sandbox) {
       if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
+      mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox tenant for target ${targetName} (loopback only)…` });
       lease = await request.sandbox(workspace);
     }
     const target = resolveTarget(runbook, targetName, lease?.facts);

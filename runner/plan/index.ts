@@ -45,7 +45,10 @@ export function touches(step: Step): string[] {
   const found = new Set<string>();
   const code = [step.block.code, step.rollback?.code ?? ''].join('\n');
   for (const match of code.matchAll(/\$(?:\([^)]*\))?`\s*([\w./-]+)/g)) found.add(`cmd:${match[1]}`);
-  for (const match of code.matchAll(/\b(?:graph|client)\s*\.api\(\s*[`'"]([^`'"]+)/g)) found.add(`graph:${match[1]}`);
+  // Graph paths up to their first interpolation: `/applications/${id}/addPassword` touches `graph:/applications/…`.
+  for (const match of code.matchAll(/\.api\(\s*(?:`([^`$]+)(\$\{)?|'([^']+)'|"([^"]+)")/g)) {
+    found.add(`graph:${match[1] ?? match[3] ?? match[4]}${match[2] ? '…' : ''}`);
+  }
   if (/\bssh\b/.test(code)) found.add('host:vps');
   if (/secrets\.(?:write|read)/.test(code)) found.add('secret-file');
   if (step.options.manual) found.add('operator');
