@@ -14,12 +14,6 @@ import { validateRunbook } from './validate.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-class ExitCode extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-
 function printDiagnostics(error: RunbookInputError): void {
   for (const message of error.diagnostics) process.stderr.write(`${formatDiagnostic(message)}\n`);
 }
@@ -239,7 +233,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`runbook: ${error.message}\n`);
       return EXIT.usage;
     }
-    if (error instanceof ExitCode) return error.code;
     if (error instanceof LockedError) {
       process.stderr.write(`runbook: ${error.message}\n`);
       return EXIT.failed;

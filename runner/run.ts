@@ -7,7 +7,7 @@ import { createMsalNetworkClient } from './net/msal.ts';
 import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
-import { hasErrors, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, hasErrors, RunbookInputError } from './diagnostics.ts';
 import { compileRunbook } from './execute/compile.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { Redactor } from './execute/redact.ts';
@@ -69,7 +69,7 @@ export async function loadRunbook(file: string): Promise<Runbook> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new RunbookInputError([
-      (await import('./diagnostics.ts')).diagnostic(code === 'ENOENT' ? `Unexpected missing file, expected a runbook at ${file}` : `Cannot read ${file}: ${String(error)}`, {
+      diagnostic(code === 'ENOENT' ? `Unexpected missing file, expected a runbook at ${file}` : `Cannot read ${file}: ${String(error)}`, {
         file,
         ruleId: 'file',
       }),

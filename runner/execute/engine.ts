@@ -121,7 +121,7 @@ export class Engine {
   }
 
   async run(): Promise<RunSummary> {
-    const { runbook, plan, emit, interrupt, resume } = this.#options;
+    const { plan, emit, interrupt, resume } = this.#options;
     const started = performance.now();
     let status: RunStatus = 'passed';
 
@@ -160,7 +160,6 @@ export class Engine {
     for (const value of this.#statuses.values()) counts[value] += 1;
     const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
-    void runbook;
     return { status, exitCode, steps: this.#statuses };
   }
 
