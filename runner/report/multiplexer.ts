@@ -13,6 +13,7 @@ export class Multiplexer {
   }
 
   emit(event: RunEvent): void {
+    const failed: Array<[Reporter, unknown]> = [];
     for (const reporter of this.#reporters) {
       if (this.#broken.has(reporter)) continue;
       try {
@@ -20,9 +21,11 @@ export class Multiplexer {
         const hook = reporter[`on:${event.kind}`] as ((event: RunEvent) => void) | undefined;
         hook?.call(reporter, event);
       } catch (error) {
-        this.#fail(reporter, error);
+        failed.push([reporter, error]);
       }
     }
+    // Reported after the event reached everyone, so the others see cause before consequence.
+    for (const [reporter, error] of failed) this.#fail(reporter, error);
   }
 
   async close(): Promise<void> {

@@ -138,3 +138,14 @@ describe('running a runbook', () => {
     assert.match(text, /\[secret:TOKEN\]/);
   });
 });
+
+describe('on-demand steps', () => {
+  it('are skipped in a normal run and run alone with --only', async () => {
+    const source = `# Main\n${fence}ts step\nconsole.log('main')\n${fence}\n# Diagnose\n${fence}ts step id=diagnose on-demand rollback=none reason="read-only"\nconsole.log('diagnosis')\n${fence}\n`;
+    const normal = await run(source);
+    assert.deepEqual(normal.reporter.of('output').map((event) => event.text), ['main']);
+    assert.equal(normal.reporter.of('step-skip')[0]?.reason, 'on demand (run it with --only)');
+    const only = await run(source, { only: 'diagnose' });
+    assert.deepEqual(only.reporter.of('output').map((event) => event.text), ['diagnosis']);
+  });
+});
