@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
-import { terminalInteraction } from './execute/interaction.ts';
+import type { Interaction } from './execute/engine.ts';
 import { planRun, touches } from './plan/index.ts';
 import type { Reporter } from './report/events.ts';
 import { defaultReporter, REPORTERS } from './report/index.ts';
@@ -18,16 +18,23 @@ function printDiagnostics(error: RunbookInputError): void {
   for (const message of error.diagnostics) process.stderr.write(`${formatDiagnostic(message)}\n`);
 }
 
-function createReporters(names: string, outDir: string, file: string): Reporter[] {
-  return names
+async function createReporters(names: string, outDir: string, file: string): Promise<Reporter[]> {
+  const factories = names
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean)
     .map((name) => {
       const factory = REPORTERS[name];
       if (!factory) throw new UsageError(`unknown reporter \`${name}\`, expected one of: ${Object.keys(REPORTERS).join(', ')}`);
-      return factory({ outDir, file, source: '' });
+      return factory;
     });
+  return Promise.all(factories.map((factory) => factory({ outDir, file, source: '' })));
+}
+
+/** Prompts only for a person at a terminal (and loaded only then); CI never waits on a question. */
+async function operatorInteraction(): Promise<Interaction | undefined> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env['CI'];
+  return interactive ? (await import('./execute/interaction.ts')).terminalInteraction() : undefined;
 }
 
 class UsageError extends Error {}
@@ -64,8 +71,8 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
 }
 
 async function runCommand(file: string, flags: RunFlags): Promise<number> {
-  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
-  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env['CI'];
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
     const result = await runFile({
@@ -76,7 +83,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       from: flags.from,
       only: flags.only,
       reporters,
-      interaction: interactive ? terminalInteraction() : undefined,
+      interaction,
       sandbox: embeddedSandbox,
       interrupt: signals.signal,
       workspace: process.cwd(),
@@ -88,13 +95,13 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
 }
 
 async function resumeCommand(runId: string | undefined, flags: { reporter?: string; out: string }): Promise<number> {
-  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, 'runbook.md');
-  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env['CI'];
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, 'runbook.md');
+  const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
     const outcome = await resumeRun(process.cwd(), runId, {
       reporters,
-      interaction: interactive ? terminalInteraction() : undefined,
+      interaction,
       sandbox: embeddedSandbox,
       interrupt: signals.signal,
     });
@@ -109,7 +116,7 @@ async function resumeCommand(runId: string | undefined, flags: { reporter?: stri
 }
 
 async function validateCommand(file: string, flags: RunFlags): Promise<number> {
-  const reporters = createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
   const signals = interruptOnSignals();
   try {
     const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt: signals.signal, workspace: process.cwd() });

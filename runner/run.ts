@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createFetch } from './net/tls.ts';
-import { createGraphFetchOptions } from './net/graph.ts';
-import { createMsalNetworkClient } from './net/msal.ts';
 import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
@@ -86,11 +83,24 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
   return caFile ? readFile(caFile, 'utf8') : undefined;
 }
 
-function createNet(caPem: string | undefined): Net {
+/**
+ * Clients bound to the target's trust. The TLS and client helpers (undici above all) are loaded only by a runbook
+ * that talks to a service: every module the runner holds makes each command a block starts slower to fork.
+ */
+async function createNet(caPem: string | undefined, modules: Record<string, unknown>): Promise<{ net: Net; fetch: typeof fetch }> {
+  const tls = caPem ? await import('./net/tls.ts') : undefined;
+  const msal = modules['msal'] ? await import('./net/msal.ts') : undefined;
+  const graph = modules['graph'] ? await import('./net/graph.ts') : undefined;
+  const unavailable = (name: string) => () => {
+    throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
+  };
   return {
-    caPem,
-    msalNetworkClient: () => createMsalNetworkClient(caPem),
-    graphFetchOptions: () => createGraphFetchOptions(caPem),
+    fetch: tls ? (tls.createFetch(caPem) as typeof fetch) : fetch,
+    net: {
+      caPem,
+      msalNetworkClient: msal ? () => msal.createMsalNetworkClient(caPem) : unavailable('msalNetworkClient'),
+      graphFetchOptions: graph ? () => graph.createGraphFetchOptions(caPem) : unavailable('graphFetchOptions'),
+    },
   };
 }
 
@@ -135,6 +145,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     }
     const target = resolveTarget(runbook, targetName, lease?.facts);
     const caPem = await targetCa(target);
+    const modules = await blockModules(runbook);
+    const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, path.join(workspace, '.runbook', 'cache'));
     const redactor = new Redactor();
     const emit = (event: RunEvent) => {
@@ -169,9 +181,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
       secretNames: new Set(),
-      fetch: createFetch(caPem) as typeof fetch,
-      modules: await blockModules(runbook),
-      net: createNet(caPem),
+      fetch: clients.fetch,
+      modules,
+      net: clients.net,
       resume: request.resume?.point,
     });
     return { ...summary, runId, runbook, target };

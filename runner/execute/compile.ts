@@ -4,7 +4,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transform } from 'esbuild';
 import { diagnostic, RunbookInputError } from '../diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 
@@ -54,6 +53,8 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   if (!existsSync(modulePath) || !existsSync(mapPath)) {
     let output: { code: string; map: string };
     try {
+      // Loaded only on a cache miss: a re-run of an unchanged document never loads the compiler.
+      const { transform } = await import('esbuild');
       output = await transform(generated, {
         loader: 'ts',
         format: 'esm',

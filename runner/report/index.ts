@@ -1,10 +1,4 @@
 import type { Reporter } from './events.ts';
-import { jsonReporter } from './json.ts';
-import { plainReporter } from './plain.ts';
-import { prettyReporter } from './pretty.ts';
-import { githubReporter } from './github.ts';
-import { junitReporter } from './junit.ts';
-import { markdownReporter } from './markdown.ts';
 
 export interface ReporterOptions {
   /** Folder for file-based reports (junit, markdown, github summary). */
@@ -13,16 +7,19 @@ export interface ReporterOptions {
   source: string;
 }
 
-export type ReporterFactory = (options: ReporterOptions) => Reporter;
+export type ReporterFactory = (options: ReporterOptions) => Reporter | Promise<Reporter>;
 
-/** Every reporter by name; adding one is adding a line here, the engine never changes. */
+/**
+ * Every reporter by name; adding one is adding a line here, the engine never changes. Each is loaded only when asked
+ * for (the live terminal view and the XML writer are sizeable, and a leaner runner forks its commands faster).
+ */
 export const REPORTERS: Record<string, ReporterFactory> = {
-  pretty: () => prettyReporter(),
-  plain: () => plainReporter(),
-  json: () => jsonReporter(),
-  junit: ({ outDir }) => junitReporter(outDir),
-  markdown: ({ outDir }) => markdownReporter(outDir),
-  github: ({ outDir }) => githubReporter(outDir),
+  pretty: async () => (await import('./pretty.ts')).prettyReporter(),
+  plain: async () => (await import('./plain.ts')).plainReporter(),
+  json: async () => (await import('./json.ts')).jsonReporter(),
+  junit: async ({ outDir }) => (await import('./junit.ts')).junitReporter(outDir),
+  markdown: async ({ outDir }) => (await import('./markdown.ts')).markdownReporter(outDir),
+  github: async ({ outDir }) => (await import('./github.ts')).githubReporter(outDir),
 };
 
 export function registerReporter(name: string, factory: ReporterFactory): void {
