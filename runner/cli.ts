@@ -196,10 +196,23 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .argument('[args...]')
       .action(async (args: string[]) => onResult(await handler(args ?? [])));
 
-  passthrough('lint', 'hygiene rules (exit 0 clean, 1 findings)', async (args) => (await import('../checks/cli.ts')).lintCommand(args));
-  passthrough('check', 'drift against the platform repo, freshness, --replay on the sandbox', async (args) =>
-    (await import('../checks/cli.ts')).checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }),
-  );
+  program
+    .command('lint')
+    .description('hygiene rules: secrets printed or on command lines, mutating steps without verify or rollback, ... (exit 0 clean, 1 findings)')
+    .argument('[file]', 'the runbook', 'runbook.md')
+    .action(async (file: string) => onResult(await (await import('../checks/cli.ts')).lintCommand([file])));
+  program
+    .command('check')
+    .description('drift against the platform repo, freshness, and with --replay a run on the sandbox (exit 0, 1 drift)')
+    .argument('[file]', 'the runbook', 'runbook.md')
+    .option('--repo <dir>', 'the platform repository (default: fixtures/platform)')
+    .option('--max-age <days>', 'overrides review-every')
+    .option('--replay', 'run the runbook on its sandbox target; failing verify and expect blocks are drift')
+    .action(async (file: string, flags: { repo?: string; maxAge?: string; replay?: boolean }) => {
+      const args = [file, ...(flags.repo ? ['--repo', flags.repo] : []), ...(flags.maxAge ? ['--max-age', flags.maxAge] : []), ...(flags.replay ? ['--replay'] : [])];
+      const { checkCommand } = await import('../checks/cli.ts');
+      onResult(await checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }));
+    });
   program
     .command('resume')
     .description('continue an interrupted run from its journal (default: the latest run)')

@@ -60,3 +60,15 @@ describe('runbook validate', () => {
     assert.match(readFileSync(path.join(out, 'junit.xml'), 'utf8'), /testcase name="delete-old-secret \(runbook.md:\d+\)"/);
   });
 });
+
+describe('runbook check --replay', () => {
+  it('reports a documented output that the sandbox no longer prints as drift, at its line', async () => {
+    const file = await writeRunbook('', 'runbook.md');
+    const doctored = readFileSync(path.join(repoRoot, 'runbook.md'), 'utf8').replace('ok expires_in [..] error None', 'ok expires_in 7200 error None');
+    writeFileSync(file, doctored);
+    const line = doctored.split('\n').indexOf('ok expires_in 7200 error None') + 1;
+    const { code, stdout } = await runCli(['check', 'runbook.md', '--replay', '--repo', path.join(repoRoot, 'fixtures', 'platform')], { cwd: path.dirname(file) });
+    assert.equal(code, 1);
+    assert.match(stdout, new RegExp(`^runbook\\.md:${line}:1[^ ]*: .*output differs from the documented expect block.* \\[drift-replay\\]$`, 'm'));
+  });
+});
