@@ -4,14 +4,13 @@ import { toString } from 'mdast-util-to-string';
 import remarkFrontmatter from 'remark-frontmatter';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
-import { visit } from 'unist-util-visit';
 import { VFile } from 'vfile';
 import { diagnostic, type Diagnostic } from '../diagnostics.ts';
 import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
 import { parseDuration } from './duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
-import { remarkRunbook, type FenceInfo } from './remark-runbook.ts';
+import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
 
 export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
@@ -75,7 +74,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
   let lastStepInSection: Step | undefined;
   let proseStartLine = yamlNode ? spanOf(yamlNode).end.line + 1 : 1;
 
-  visit(tree, (node) => {
+  eachBlock(tree, (node) => {
     if (node.type === 'heading') {
       const heading: Heading = { text: toString(node as MdastHeading), depth: (node as MdastHeading).depth, span: spanOf(node) };
       headings.push(heading);

@@ -1,5 +1,4 @@
-import type { Code, Root } from 'mdast';
-import { visit } from 'unist-util-visit';
+import type { Code, Nodes, Root } from 'mdast';
 import type { VFile } from 'vfile';
 import { ROLES, type Role } from '../model.ts';
 import { parseInfoString, type InfoString } from './info-string.ts';
@@ -29,7 +28,9 @@ const CLOSING_FENCE = /^\s*(`{3,}|~{3,})\s*$/;
 export function remarkRunbook() {
   return (tree: Root, file: VFile) => {
     const lines = String(file.value).split('\n');
-    visit(tree, 'code', (node: Code) => {
+    eachBlock(tree, (block) => {
+      if (block.type !== 'code') return;
+      const node = block as Code;
       const position = node.position;
       if (!position) return;
       const info = parseInfoString(lines[position.start.line - 1] ?? '');
@@ -50,4 +51,16 @@ export function remarkRunbook() {
       node.data = { ...node.data, runbook: data };
     });
   };
+}
+
+/** Containers whose children are blocks: a fence or a heading can only be found through these. */
+const CONTAINERS = new Set(['root', 'list', 'listItem', 'blockquote']);
+
+/**
+ * Every block-level node in document order, without descending into paragraphs and other inline content: fences and
+ * headings never live there, and skipping them is most of the tree of a long runbook.
+ */
+export function eachBlock(node: Nodes, visitor: (node: Nodes) => void): void {
+  if (node.type !== 'root') visitor(node);
+  if (CONTAINERS.has(node.type) && 'children' in node) for (const child of node.children as Nodes[]) eachBlock(child, visitor);
 }
