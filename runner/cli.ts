@@ -2,15 +2,13 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
 import type { Interaction } from './execute/engine.ts';
-import { planRun, touches } from './plan/index.ts';
 import type { Reporter } from './report/events.ts';
 import { defaultReporter, REPORTERS } from './report/index.ts';
 import { LockedError } from './journal/lock.ts';
-import { resumeRun } from './resume.ts';
-import { loadRunbook, runFile } from './run.ts';
-import { createReplay } from './replay.ts';
 import { embeddedSandbox } from './sandbox-provider.ts';
-import { validateRunbook } from './validate.ts';
+
+// The engine (remark, zx, expect, ...) is loaded by the commands that run a document, not by `--help` or `sandbox`.
+const engine = () => import('./run.ts');
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -75,6 +73,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
+    const { runFile } = await engine();
     const result = await runFile({
       file,
       target: flags.target,
@@ -99,6 +98,7 @@ async function resumeCommand(runId: string | undefined, flags: { reporter?: stri
   const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
+    const { resumeRun } = await import('./resume.ts');
     const outcome = await resumeRun(process.cwd(), runId, {
       reporters,
       interaction,
@@ -119,6 +119,7 @@ async function validateCommand(file: string, flags: RunFlags): Promise<number> {
   const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
   const signals = interruptOnSignals();
   try {
+    const { validateRunbook } = await import('./validate.ts');
     const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt: signals.signal, workspace: process.cwd() });
     if (stamped) process.stderr.write(`runbook: validated; stamped ${file} last-validated: ${stamped.date}\n`);
     else process.stderr.write(`runbook: validation failed; ${file} was not stamped\n`);
@@ -129,6 +130,8 @@ async function validateCommand(file: string, flags: RunFlags): Promise<number> {
 }
 
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
+  const { loadRunbook } = await engine();
+  const { planRun, touches } = await import('./plan/index.ts');
   const runbook = await loadRunbook(file);
   const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });
   const rows = plan.flatMap(({ step, skip }) => [
@@ -211,6 +214,7 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .action(async (file: string, flags: { repo?: string; maxAge?: string; replay?: boolean }) => {
       const args = [file, ...(flags.repo ? ['--repo', flags.repo] : []), ...(flags.maxAge ? ['--max-age', flags.maxAge] : []), ...(flags.replay ? ['--replay'] : [])];
       const { checkCommand } = await import('../checks/cli.ts');
+      const { createReplay } = await import('./replay.ts');
       onResult(await checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }));
     });
   program
