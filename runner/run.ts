@@ -6,6 +6,7 @@ import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { diagnostic, hasErrors, RunbookInputError } from './diagnostics.ts';
 import { compileRunbook } from './execute/compile.ts';
+import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
@@ -137,6 +138,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
 
   let lease: SandboxLease | undefined;
   const mux = new Multiplexer(request.reporters);
+  const spawner = createSpawner();
   try {
     if (profile?.sandbox) {
       if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
@@ -184,10 +186,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       fetch: clients.fetch,
       modules,
       net: clients.net,
+      spawn: spawner.spawn,
       resume: request.resume?.point,
     });
     return { ...summary, runId, runbook, target };
   } finally {
+    spawner.close();
     await mux.close();
     await lease?.release();
     journal?.close();

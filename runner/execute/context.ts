@@ -52,6 +52,8 @@ export interface Net {
 }
 
 export interface ContextDeps {
+  /** Starts the commands of `$` (spawner.ts); Node's own spawn when absent. */
+  spawn?: typeof import('node:child_process').spawn;
   /** Modules blocks use by name (`msal`, `graph`), loaded once per run and only when the document uses them. */
   modules: Record<string, unknown>;
   net: Net;
@@ -162,7 +164,15 @@ export function createBlockContext(
     else if (entry.kind === 'end') extra.onCommandEnd(entry.exitCode);
   };
   const $ = trackCommandOrigins(
-    zx$({ cwd: deps.cwd, env: deps.env, signal, quiet: false, verbose: true, log: log as typeof zx$.log }),
+    zx$({
+      cwd: deps.cwd,
+      env: deps.env,
+      signal,
+      quiet: false,
+      verbose: true,
+      log: log as typeof zx$.log,
+      ...(deps.spawn ? { spawn: deps.spawn } : {}),
+    }),
     extra.onCommandStart,
   );
   const console = new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false });

@@ -57,6 +57,8 @@ export interface RunOptions {
   fetch: typeof fetch;
   modules: Record<string, unknown>;
   net: Net;
+  /** Starts block commands (see spawner.ts). */
+  spawn?: typeof import('node:child_process').spawn;
   resume?: ResumePoint;
 }
 
@@ -303,6 +305,7 @@ export class Engine {
         fetch: options.fetch,
         modules: options.modules,
         net: options.net,
+        spawn: options.spawn,
       },
       block,
       step,
