@@ -1,12 +1,69 @@
 #!/usr/bin/env node
-// The CLI is TypeScript; tsx's loader lets it (and the runbook blocks' helpers) run without a build step.
-import { register } from 'tsx/esm/api';
+// The CLI is TypeScript. It runs as one bundled ES module, built with esbuild on first use and whenever a source file
+// changes (cached in node_modules/.cache/runbook-cli/), so a run does not carry a TypeScript loader: the loader's
+// thread and transpiling at start would slow every run and every command a runbook starts. If the bundle cannot be
+// built, the sources run through tsx instead.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCE_DIRS = ['runner', 'checks', 'sandbox'];
+const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
+
 // `runbook plan | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
-const { main } = await import('../runner/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+
+/** A key that changes whenever any source file does (by path, size and modification time: no file is read). */
+function sourceKey() {
+  const hash = createHash('sha256');
+  for (const dir of SOURCE_DIRS) {
+    for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !SOURCE.test(entry.name) || entry.name.includes('.test.')) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const { size, mtimeMs } = statSync(file);
+      hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+    }
+  }
+  hash.update(statSync(path.join(root, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs.toString() ?? '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function bundled() {
+  const outdir = path.join(root, 'node_modules', '.cache', 'runbook-cli');
+  const outfile = path.join(outdir, `cli-${sourceKey()}.mjs`);
+  if (existsSync(outfile)) return outfile;
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [path.join(root, 'runner', 'cli.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    tsconfig: path.join(root, 'tsconfig.json'),
+    write: false,
+    logLevel: 'silent',
+  });
+  mkdirSync(outdir, { recursive: true });
+  // Written aside and renamed: concurrent first runs never import half a file.
+  const temp = `${outfile}.${process.pid}.tmp`;
+  writeFileSync(temp, result.outputFiles[0].contents);
+  renameSync(temp, outfile);
+  return outfile;
+}
+
+let cli;
+try {
+  cli = await import(pathToFileURL(await bundled()).href);
+} catch (error) {
+  if (process.env.RUNBOOK_DEBUG) process.stderr.write(`runbook: bundle unavailable, running the sources: ${error}\n`);
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('../runner/cli.ts');
+}
+process.exitCode = await cli.main(process.argv.slice(2));

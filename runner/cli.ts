@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
 import type { Interaction } from './execute/engine.ts';
@@ -266,4 +265,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export const cliPath = path.resolve(import.meta.dirname, '..', 'bin', 'runbook.js');

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFetch } from '../runner/net/tls.ts';
 import { parseDuration } from './clock.ts';
 import { defaultSandboxDir } from './index.ts';
 import { isAlive, readState, removeState, type SandboxState } from './state.ts';
+import { repoPath } from '../runner/repo.ts';
 
 const USAGE = `usage: runbook sandbox up | down | status [--json]
        runbook sandbox clock advance <duration>     (e.g. 12h, 181d)
@@ -57,7 +57,7 @@ async function up(dir: string, watchPid: number | undefined, out: Out, err: Out)
   mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o700 });
   const logPath = join(dir, 'logs', 'daemon.log');
   const logFd = openSync(logPath, 'a', 0o600);
-  const daemon = fileURLToPath(new URL('./daemon.ts', import.meta.url));
+  const daemon = repoPath('sandbox', 'daemon.ts');
   const child = spawn(process.execPath, ['--import', tsxLoader(), daemon, '--dir', dir, ...(watchPid ? ['--watch-pid', String(watchPid)] : [])], {
     detached: true,
     stdio: ['ignore', logFd, logFd],

@@ -37,11 +37,6 @@ const OPERATOR = /^(?:&&|\|\||;;|[;|&]|\d*>>|\d*>&\d*|&>|\d*>|<<-?|<<<|<)/;
 const SSH_OPTIONS_WITH_VALUE = new Set(['-b', '-c', '-D', '-E', '-e', '-F', '-I', '-i', '-J', '-L', '-l', '-m', '-O', '-o', '-p', '-Q', '-R', '-S', '-W', '-w']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh']);
 
-interface Token {
-  op?: string;
-  word?: ShellWord;
-}
-
 function readWord(text: string, from: number): { word: ShellWord; end: number } {
   let i = from;
   let value = '';

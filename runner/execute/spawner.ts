@@ -1,7 +1,7 @@
 import { fork, spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
+import { repoPath } from '../repo.ts';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.
@@ -23,7 +23,7 @@ type HostMessage =
   | { type: 'error'; id: number; message: string; code?: string }
   | { type: 'close'; id: number; code: number | null; signal: NodeJS.Signals | null };
 
-const hostPath = fileURLToPath(new URL('./spawn-host.mjs', import.meta.url));
+const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
 
 /** A ChildProcess as zx uses it, fed by the host's messages. */
 class RemoteChild extends EventEmitter {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { repoPath } from '../../runner/repo.ts';
 
 /**
  * The programs the sandbox starts as separate processes: the containers' processes, the image's `python` and the
@@ -11,20 +11,20 @@ import { build } from 'esbuild';
  * Packages stay external and resolve from this repository, which is why the bundles live in its node_modules cache.
  */
 const entries = {
-  backend: new URL('./backend/main.ts', import.meta.url),
-  worker: new URL('./backend/worker.ts', import.meta.url),
-  python: new URL('./backend/python.ts', import.meta.url),
-  docker: new URL('./docker/cli.ts', import.meta.url),
+  backend: repoPath('sandbox', 'platform', 'backend', 'main.ts'),
+  worker: repoPath('sandbox', 'platform', 'backend', 'worker.ts'),
+  python: repoPath('sandbox', 'platform', 'backend', 'python.ts'),
+  docker: repoPath('sandbox', 'platform', 'docker', 'cli.ts'),
 };
 
 export type Entrypoint = keyof typeof entries;
 
-const outdir = fileURLToPath(new URL('../../node_modules/.cache/runbook-sandbox/', import.meta.url));
+const outdir = repoPath('node_modules', '.cache', 'runbook-sandbox');
 let built: Promise<Record<Entrypoint, string>> | undefined;
 
 async function bundle(): Promise<Record<Entrypoint, string>> {
   const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, url]) => [name, fileURLToPath(url)])),
+    entryPoints: entries,
     outdir,
     bundle: true,
     platform: 'node',

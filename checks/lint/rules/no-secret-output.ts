@@ -1,5 +1,5 @@
 import type { Span } from '../../../runner/model.ts';
-import { codeRegions, PYTHON_LANGS, SCRIPT_LANGS, SHELL_LANGS, type LineIndex } from '../../markdown.ts';
+import { codeRegions, PYTHON_LANGS, SCRIPT_LANGS, SHELL_LANGS } from '../../markdown.ts';
 import type { Report } from '../../rule.ts';
 import { scanScript, zxCommands } from '../../source/script-scan.ts';
 import { commandName, parseShell, printsToTerminal, type ShellCommand, type ShellWord } from '../../source/shell.ts';

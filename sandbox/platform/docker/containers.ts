@@ -3,15 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
 import { entrypoint } from '../entrypoints.ts';
 import type { ServiceSpec } from './compose.ts';
 import type { ContainerView, LogLine } from './types.ts';
+import { repoPath } from '../../../runner/repo.ts';
 
-const pySite = fileURLToPath(new URL('../backend/pysite', import.meta.url));
+const pySite = repoPath('sandbox', 'platform', 'backend', 'pysite');
 /** The backend image's /app: the compose build context is services/backend. */
-const imageApp = fileURLToPath(new URL('../../../fixtures/platform/services/backend', import.meta.url));
+const imageApp = repoPath('fixtures', 'platform', 'services', 'backend');
 
 /** Services that run the backend stand-in (HTTP, Graph, approvals); the rest of the stack idles. */
 const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);

@@ -1,9 +1,9 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../../../runner/repo.ts';
 
 /** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
-export const fixturePlatformDir = fileURLToPath(new URL('../../../fixtures/platform', import.meta.url));
+export const fixturePlatformDir = repoPath('fixtures', 'platform');
 
 export interface VpsHome {
   home: string;
