@@ -5,6 +5,11 @@ import { spawn } from 'node:child_process';
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
 
+/** Output that arrives after the runner left has nowhere to go. */
+const send = (message) => {
+  if (process.connected) process.send(message);
+};
+
 function killTree(child, signal) {
   try {
     // Detached children lead their own process group: signal the whole group, as zx itself does.
@@ -25,18 +30,22 @@ process.on('message', (message) => {
     try {
       child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {
-      process.send({ type: 'error', id, message: error.message, code: error.code });
+      send({ type: 'error', id, message: error.message, code: error.code });
       return;
     }
     children.set(id, child);
-    process.send({ type: 'pid', id, pid: child.pid });
-    child.stdout.on('data', (data) => process.send({ type: 'stdout', id, data }));
-    child.stderr.on('data', (data) => process.send({ type: 'stderr', id, data }));
+    send({ type: 'pid', id, pid: child.pid });
+    child.stdout.on('data', (data) => send({ type: 'stdout', id, data }));
+    child.stderr.on('data', (data) => send({ type: 'stderr', id, data }));
     child.stdin.on('error', () => {}); // A command that exits without reading its input is not an error here.
-    child.on('error', (error) => process.send({ type: 'error', id, message: error.message, code: error.code }));
+    child.on('error', (error) => send({ type: 'error', id, message: error.message, code: error.code }));
     child.on('close', (code, signal) => {
       children.delete(id);
-      process.send({ type: 'close', id, code, signal });
+      if (leaving) {
+        if (children.size === 0) process.exit(0);
+        return;
+      }
+      send({ type: 'close', id, code, signal });
     });
   } else if (message.type === 'stdin') {
     children.get(message.id)?.stdin.write(message.data);
@@ -53,7 +62,14 @@ process.on('message', (message) => {
 process.on('SIGINT', () => {});
 
 // The runner is gone (finished, or killed): take its commands with it rather than leave them orphaned.
+// It waits for them to exit (reaping them) before exiting itself, briefly: no zombie outlives the run.
+let leaving = false;
 process.on('disconnect', () => {
+  leaving = true;
   for (const child of children.values()) killTree(child, 'SIGTERM');
-  process.exit(0);
+  if (children.size === 0) process.exit(0);
+  setTimeout(() => {
+    for (const child of children.values()) killTree(child, 'SIGKILL');
+    process.exit(0);
+  }, 2000).unref();
 });
