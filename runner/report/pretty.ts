@@ -26,13 +26,12 @@ export function prettyReporter(stream: NodeJS.WriteStream = process.stdout): Rep
   const spinner = spinners.dots;
   const rows = new Map<string, Row>();
   let frame = 0;
-  let header = '';
   let timer: NodeJS.Timeout | undefined;
   let paused = false;
 
   const render = () => {
     if (paused) return;
-    const lines = [header];
+    const lines: string[] = [];
     for (const row of rows.values()) {
       const elapsed = row.durationMs ?? (row.started ? performance.now() - row.started : undefined);
       const time = elapsed !== undefined ? pc.dim(` ${formatDuration(elapsed)}`) : '';
@@ -63,7 +62,8 @@ export function prettyReporter(stream: NodeJS.WriteStream = process.stdout): Rep
       if (event.kind !== 'output') render();
     },
     'on:run-begin'(event) {
-      header = pc.bold(`${event.resumed ? 'Resuming' : 'Running'} ${event.file}`) + pc.dim(` on ${event.target}${event.sandbox ? ' (sandbox)' : ''} · run ${event.runId}`);
+      // Printed once above the live area, so operator prompts (which pause it) never push it out of place.
+      above(`${pc.bold(`${event.resumed ? 'Resuming' : 'Running'} ${event.file}`)}${pc.dim(` on ${event.target}${event.sandbox ? ' (sandbox)' : ''} · run ${event.runId}`)}`);
       for (const step of event.steps) rows.set(step.id, { id: step.id, title: step.title, state: step.skip ? 'skipped' : 'pending', note: step.skip, tail: [] });
       timer = setInterval(() => {
         frame += 1;
