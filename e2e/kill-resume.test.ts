@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createFetch } from '../runner/net/tls.ts';
+import { control } from '../sandbox/test/helpers.ts';
 import { repoRoot, runCli } from '../runner/test/helpers.ts';
 import { readState } from '../sandbox/state.ts';
 
@@ -28,8 +28,8 @@ async function withSandbox(body: (workspace: string, facts: Record<string, strin
   }
 }
 
-async function control<T>(facts: Record<string, string>, route: string): Promise<T> {
-  const response = await createFetch(readFileSync(facts['ca-file']!, 'utf8'))(`${facts['control']}${route}`);
+async function read<T>(facts: Record<string, string>, route: string): Promise<T> {
+  const response = await control(facts, readFileSync(facts['ca-file']!, 'utf8'), 'GET', route);
   return (await response.json()) as T;
 }
 
@@ -45,7 +45,7 @@ describe('kill -9 during the rotation, then runbook resume', { concurrency: fals
   for (const [moment, marker] of moments) {
     it(`ends as an uninterrupted run when killed as ${moment}`, async () => {
       await withSandbox(async (workspace, facts) => {
-        const before = await control<Array<{ keyId: string }>>(facts, '/tenant/credentials');
+        const before = await read<Array<{ keyId: string }>>(facts, '/tenant/credentials');
         let killed = false;
         const first = await runCli(['run', 'runbook.md', '--reporter', 'plain'], {
           cwd: workspace,
@@ -62,7 +62,7 @@ describe('kill -9 during the rotation, then runbook resume', { concurrency: fals
         assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
 
         // Exactly one secret: a new one.
-        const after = await control<Array<{ keyId: string }>>(facts, '/tenant/credentials');
+        const after = await read<Array<{ keyId: string }>>(facts, '/tenant/credentials');
         assert.equal(after.length, 1);
         assert.ok(!before.some((credential) => credential.keyId === after[0]!.keyId));
         // The env holds the captured value (compared by digest).
@@ -74,7 +74,7 @@ describe('kill -9 during the rotation, then runbook resume', { concurrency: fals
         assert.equal(existsSync(path.join(facts['vps-tmp']!, 'graph_secret.new')), false);
         assert.deepEqual(readdirSync(path.join(facts['sandbox-dir']!, 'fm-dogfood')).filter((name) => name.endsWith('.tmp')), []);
         // The backend never ran with no valid secret, and no secret value reached a log.
-        const monitor = await control<{ bothDead: unknown[]; leaks: unknown[] }>(facts, '/monitor');
+        const monitor = await read<{ bothDead: unknown[]; leaks: unknown[] }>(facts, '/monitor');
         assert.deepEqual(monitor.bothDead, []);
         assert.deepEqual(monitor.leaks, []);
       });

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { collector } from '../runner/test/helpers.ts';
 import type { Reporter } from '../runner/report/events.ts';
-import { createFetch } from '../runner/net/tls.ts';
 import { runFile } from '../runner/run.ts';
 import { startSandbox, type SandboxHandle } from '../sandbox/index.ts';
+import { control } from '../sandbox/test/helpers.ts';
 import { platformOf } from '../sandbox/platform/index.ts';
 import type { FaultSpec } from '../sandbox/types.ts';
 
@@ -61,15 +61,9 @@ async function rotate(scenario: Scenario = {}) {
 }
 
 type Platform = NonNullable<ReturnType<typeof platformOf>>;
-/** The sandbox's control API, trusted through its CA file as every client of the sandbox is. */
-async function control(sandbox: SandboxHandle, route: string, body: unknown): Promise<Response> {
-  const caPem = readFileSync(sandbox.facts['ca-file']!, 'utf8');
-  return createFetch(caPem)(`${sandbox.facts['control']}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
+/** POSTs to the sandbox's control API, trusting it through its CA file as every client of the sandbox does. */
+const post = (sandbox: SandboxHandle, route: string, body: unknown): Promise<Response> =>
+  control(sandbox.facts, readFileSync(sandbox.facts['ca-file']!, 'utf8'), 'POST', route, body);
 
 const sendTestMail = async (platform: Platform, to: string) =>
   (await (await platform.backendFetch('backend-b2b', '/admin/send-test-mail', { method: 'POST', body: { to } })).json()) as { path: string };
@@ -100,7 +94,7 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
         // Before: outbound mail is on the fallback path and inbound ingest is stopped.
         assert.equal((await sendTestMail(platform, 'someone@example.com')).path, 'file');
         const pending = (await approvals(platform)).length;
-        const delivered = await control(sandbox, '/mail/inbound', { from: sandbox.facts['verified-sender'], to: sandbox.facts['mailbox'], subject: 'before the rotation' });
+        const delivered = await post(sandbox, '/mail/inbound', { from: sandbox.facts['verified-sender'], to: sandbox.facts['mailbox'], subject: 'before the rotation' });
         assert.equal(delivered.status, 201);
         await new Promise((resolve) => setTimeout(resolve, 1500));
         assert.equal((await approvals(platform)).length, pending);
@@ -144,7 +138,7 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
   it('re-arms a subscription that lapsed during the dead window (Step 6)', async () => {
     const run = await rotate({
       before: async (sandbox) => {
-        const response = await control(sandbox, '/subscriptions/lapse', {});
+        const response = await post(sandbox, '/subscriptions/lapse', {});
         assert.equal(response.status, 200);
       },
     });

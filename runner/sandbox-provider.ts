@@ -7,10 +7,10 @@ import type { SandboxLease } from './run.ts';
  * started in this process, under `.runbook/sandbox-run/`, and stopped when the run ends.
  */
 export async function embeddedSandbox(workspace: string): Promise<SandboxLease> {
-  const { readState, isAlive } = await import('../sandbox/state.ts');
-  const running = readState(path.join(workspace, '.runbook', 'sandbox'));
-  if (running && isAlive(running.pid)) return { facts: { ...running.facts }, release: async () => {} };
-  const { startSandbox } = await import('../sandbox/index.ts');
+  const { runningSandbox } = await import('../sandbox/state.ts');
+  const { defaultSandboxDir, startSandbox } = await import('../sandbox/index.ts');
+  const running = runningSandbox(defaultSandboxDir(workspace));
+  if (running) return { facts: { ...running.facts }, release: async () => {} };
   const handle = await startSandbox({ dir: path.join(workspace, '.runbook', 'sandbox-run') });
   return { facts: { ...handle.facts }, release: () => handle.stop() };
 }

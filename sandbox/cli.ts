@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createFetch } from '../runner/net/tls.ts';
 import { parseDuration } from './clock.ts';
 import { defaultSandboxDir } from './index.ts';
-import { isAlive, readState, removeState, type SandboxState } from './state.ts';
+import { isAlive, readState, removeState, runningSandbox, type SandboxState } from './state.ts';
 import { repoPath } from '../runner/repo.ts';
 
 const USAGE = `usage: runbook sandbox up | down | status [--json]
@@ -22,11 +22,6 @@ type Out = (line: string) => void;
 function printFacts(facts: Record<string, string>, out: Out): void {
   const width = Math.max(...Object.keys(facts).map((key) => key.length));
   for (const [key, value] of Object.entries(facts)) out(`${key.padEnd(width)}  ${value}`);
-}
-
-function running(dir: string): SandboxState | undefined {
-  const state = readState(dir);
-  return state && isAlive(state.pid) ? state : undefined;
 }
 
 async function callControl(state: SandboxState, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -47,7 +42,7 @@ function tsxLoader(): string {
 }
 
 async function up(dir: string, watchPid: number | undefined, out: Out, err: Out): Promise<number> {
-  const existing = running(dir);
+  const existing = runningSandbox(dir);
   if (existing) {
     out(`sandbox already running (pid ${existing.pid})`);
     printFacts(existing.facts, out);
@@ -103,7 +98,7 @@ async function down(dir: string, out: Out): Promise<number> {
 }
 
 async function status(dir: string, json: boolean, out: Out): Promise<number> {
-  const state = running(dir);
+  const state = runningSandbox(dir);
   if (!state) {
     out(json ? JSON.stringify({ running: false }) : 'sandbox not running');
     return EXIT.failed;
@@ -156,7 +151,7 @@ export async function sandboxCommand(args: string[], out: Out = (l) => process.s
       case 'status':
         return await status(dir, values.json ?? false, out);
       case 'clock': {
-        const state = running(dir);
+        const state = runningSandbox(dir);
         if (!state) return (err('sandbox not running'), EXIT.failed);
         if (rest[0] === undefined) {
           out(JSON.stringify(await callControl(state, 'GET', '/clock')));
@@ -169,7 +164,7 @@ export async function sandboxCommand(args: string[], out: Out = (l) => process.s
         return EXIT.ok;
       }
       case 'fault': {
-        const state = running(dir);
+        const state = runningSandbox(dir);
         if (!state) return (err('sandbox not running'), EXIT.failed);
         if (!rest[0]) return (err(USAGE), EXIT.usage);
         if (rest[0] === 'clear') {

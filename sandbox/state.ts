@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../runner/pid.ts';
 
 /** What a running background sandbox leaves under its dir so that other commands can find and talk to it. */
 export interface SandboxState {
@@ -33,11 +34,10 @@ export function removeState(dir: string, pid?: number): void {
   rmSync(statePath(dir), { force: true });
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export { isAlive };
+
+/** The state of a sandbox that is up in `dir`, or undefined (none started, or its process is gone). */
+export function runningSandbox(dir: string): SandboxState | undefined {
+  const state = readState(dir);
+  return state && isAlive(state.pid) ? state : undefined;
 }

@@ -283,9 +283,17 @@ export class Engine {
     return undefined;
   }
 
-  async #runBlock(block: Block, step: Step, attempt: number, timeoutMs: number, result?: StepResult): Promise<BlockOutcome> {
+  /** `interrupt` is the run's signal, except for rollbacks: they must run even after an interrupt. */
+  async #runBlock(
+    block: Block,
+    step: Step,
+    attempt: number,
+    timeoutMs: number,
+    result?: StepResult,
+    interrupt: AbortSignal = this.#options.interrupt,
+  ): Promise<BlockOutcome> {
     const options = this.#options;
-    const { emit, redactor, runbook, interrupt } = options;
+    const { emit, redactor, runbook } = options;
     emit({ kind: 'block-begin', stepId: step.id, role: block.role, line: block.span.start.line });
     const capture = new OutputCapture((line) => {
       emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
@@ -346,11 +354,7 @@ export class Engine {
         continue;
       }
       emit({ kind: 'rollback-begin', stepId: step.id, line });
-      // Rollbacks run even after an interrupt: they get a fresh signal of their own.
-      const saved = this.#options.interrupt;
-      this.#options.interrupt = new AbortController().signal;
-      const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result);
-      this.#options.interrupt = saved;
+      const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, new AbortController().signal);
       emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
       if (outcome.failure) {
         stopped = true;

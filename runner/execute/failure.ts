@@ -7,17 +7,11 @@ import type { Redactor } from './redact.ts';
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
 
-/** Exit codes that mean something on their own, so the message says more than a number. */
-const EXIT_MEANINGS: Record<number, string> = {
-  1: 'general error',
-  2: 'misuse of shell builtins',
-  126: 'command not executable',
-  127: 'command not found',
-  130: 'interrupted (SIGINT)',
-  137: 'killed (SIGKILL)',
-  143: 'terminated (SIGTERM)',
-  255: 'ssh connection or remote command failed',
-};
+/** zx knows what most exit codes mean; the two a runbook meets often that zx does not name are added. */
+const OWN_MEANINGS: Record<number, string> = { 1: 'general error', 255: 'ssh connection or remote command failed' };
+function exitMeaning(code: number): string | undefined {
+  return OWN_MEANINGS[code] ?? ProcessOutput.getExitCodeInfo(code)?.toLowerCase();
+}
 
 interface ProcessOutputLike {
   exitCode: number | null;
@@ -71,7 +65,7 @@ export function describeError(
   const { line, column } = locate(error, block, mapper, commandStack);
   const location = { file, line, column };
   if (isProcessOutput(error)) {
-    const meaning = error.exitCode !== null ? EXIT_MEANINGS[error.exitCode] : undefined;
+    const meaning = error.exitCode !== null ? exitMeaning(error.exitCode) : undefined;
     const status = error.exitCode !== null ? `exit code ${error.exitCode}${meaning ? ` (${meaning})` : ''}` : `signal ${error.signal}`;
     return {
       kind,

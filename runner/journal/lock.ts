@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../pid.ts';
 
 export interface LockHolder {
   pid: number;
@@ -19,13 +20,7 @@ export class LockedError extends Error {
 
 function alive(holder: LockHolder): boolean {
   // A holder on another host cannot be probed; it is assumed alive, which errs on the safe side.
-  if (holder.host !== os.hostname()) return true;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return holder.host !== os.hostname() || isAlive(holder.pid);
 }
 
 export function lockKey(target: string | undefined, file: string): string {

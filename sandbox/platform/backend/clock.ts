@@ -2,6 +2,7 @@
  * Sandbox time inside a container. The clock lives in the sandbox process; containers poll the docker daemon for it
  * (cheap, loopback) and also notice from the poll when the sandbox is gone, so no container outlives it.
  */
+import { isAlive } from '../../../runner/pid.ts';
 export interface ContainerClock {
   now(): number;
   /** Called on every poll with the sandbox's now; renewal timers hang off this. */
@@ -15,7 +16,7 @@ export function startClock(env: NodeJS.ProcessEnv, intervalMs = 500): ContainerC
   let failures = 0;
   const listeners: ((now: number) => void)[] = [];
   const tick = async (): Promise<void> => {
-    if (parentPid && !alive(parentPid)) process.exit(0);
+    if (parentPid && !isAlive(parentPid)) process.exit(0);
     if (!control) return;
     try {
       const res = await fetch(`${control}/clock`, { signal: AbortSignal.timeout(2000) });
@@ -33,14 +34,6 @@ export function startClock(env: NodeJS.ProcessEnv, intervalMs = 500): ContainerC
   return { now: () => Date.now() + offset, onTick: (l) => { listeners.push(l); } };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Asks the sandbox whether a fault aimed at this container is armed (consuming it). */
 export async function takeFault(env: NodeJS.ProcessEnv, kind: string): Promise<Record<string, unknown> | null> {
