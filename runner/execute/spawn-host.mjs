@@ -1,6 +1,6 @@
 // The process that starts the commands blocks run (see spawner.ts). Plain JavaScript with no imports beyond Node's
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
@@ -10,43 +10,198 @@ const send = (message) => {
   if (process.connected) process.send(message);
 };
 
+/** The pids of every descendant of `pid`, deepest last (from `ps`, which Linux and macOS both have). */
+function descendants(pid) {
+  let table;
+  try {
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map();
+  for (const line of table.split('\n')) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number);
+    if (!child || !parent) continue;
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const found = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = children.get(queue.shift()) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
+}
+
 function killTree(child, signal) {
   try {
     // Detached children lead their own process group: signal the whole group, as zx itself does.
     process.kill(-child.pid, signal);
+    return;
   } catch {
+    // Not a group leader: the command shares the runner's group (zx's default).
+  }
+  // The shell and everything it started: a shell waiting on a command does not pass the signal on, and a command
+  // left running would hold the output open.
+  for (const pid of [child.pid, ...descendants(child.pid)]) {
     try {
-      child.kill(signal);
+      process.kill(pid, signal);
     } catch {
       // Already gone.
     }
   }
 }
 
-process.on('message', (message) => {
-  if (message.type === 'spawn') {
-    const { id, command, args, options } = message;
-    let child;
+/*
+ * The warm shell. zx starts every command as a fresh `bash -c SCRIPT`, and most of that cost is starting bash: the
+ * fork from a Node process, the exec, bash's own initialisation. So once a command has run, the host starts the next
+ * shell ahead of time, with the same shell, cwd, environment and process group setting, and that shell waits for its
+ * script on file descriptor 3. When the next command asks for exactly those settings, the script is handed over and
+ * evaluated at once; anything else starts fresh.
+ *
+ * To the command this is still a fresh shell process of its own: same environment, cwd, stdio and process group as
+ * `bash -c` gives, nothing left over from reading the script. What differs: `ps` shows the boot line below, not the
+ * script; a syntax error reads `bash: syntax error...` instead of `bash: -c: line 1: syntax error...`; and bash does
+ * not exec the script's last command in its own place, so signalling the command means signalling its process tree
+ * (killTree does).
+ */
+// While it waits, the shell ignores the signals a terminal or CI sends the whole process group (Ctrl-C above all):
+// the rollbacks that follow an interrupt need it alive. The script runs with them back at their defaults.
+const WARM_BOOT = `trap '' INT TERM HUP QUIT; IFS= read -r -d "" script <&3; exec 3<&-; trap - INT TERM HUP QUIT; eval "unset script; $script"`;
+/** bash reads a pipe one byte per system call: past this size, reading the script costs more than the start saves. */
+const WARM_MAX_SCRIPT = 2048;
+
+/** @type {{ key: string, child: import('node:child_process').ChildProcess, early: object[] } | undefined} */
+let warm;
+
+/** The settings a warm shell must share with a command to run it, or undefined when the command cannot use one. */
+function warmKey(command, args, options) {
+  if (typeof options.shell !== 'string' || args.length > 0) return undefined;
+  if (command.length > WARM_MAX_SCRIPT || command.includes('\0')) return undefined;
+  const { input: _input, signal: _signal, ...settings } = options;
+  return JSON.stringify(settings);
+}
+
+function startWarm(key, options) {
+  const { input: _input, shell, ...settings } = options;
+  let child;
+  try {
+    child = spawn(shell, ['-c', WARM_BOOT], { ...settings, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  } catch {
+    return; // The next command starts fresh and reports the problem.
+  }
+  const entry = { key, child, early: [] };
+  // Until a command takes it, anything the shell prints at start-up (BASH_ENV) is kept for that command.
+  const keep = (type) => (data) => entry.early.push({ type, data });
+  child.stdout.on('data', keep('stdout'));
+  child.stderr.on('data', keep('stderr'));
+  child.stdio[3].on('error', () => {}); // The shell closes its end once it has the script.
+  child.stdin.on('error', () => {});
+  child.on('error', () => {});
+  child.once('close', () => {
+    if (warm === entry) warm = undefined;
+  });
+  warm = entry;
+}
+
+/** The warm shell for `key`, if it is still alive and matches; a shell that does not match is retired. */
+function takeWarm(key) {
+  const entry = warm;
+  warm = undefined;
+  if (!entry) return undefined;
+  if (entry.key !== key || entry.child.exitCode !== null || entry.child.signalCode !== null) {
+    entry.child.stdio[3].end(); // An empty script: it exits at once, cleanly.
+    return undefined;
+  }
+  entry.child.stdout.removeAllListeners('data');
+  entry.child.stderr.removeAllListeners('data');
+  entry.child.removeAllListeners('close');
+  return entry;
+}
+
+function start(message) {
+  const { id, command, args, options } = message;
+  const key = warmKey(command, args, options);
+  const ready = key === undefined ? undefined : takeWarm(key);
+  let child;
+  if (ready) {
+    child = ready.child;
+    ready.child.stdio[3].end(command);
+  } else {
     try {
       child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {
-      send({ type: 'error', id, message: error.message, code: error.code });
+      // Nothing started: as Node's own spawn does, the error is followed by the end, so no one waits forever.
+      send({ type: 'error', id, message: error.message, code: error.code, errno: error.errno });
+      send({ type: 'batch', id, output: [], close: { code: null, signal: null } });
       return;
     }
-    children.set(id, child);
-    send({ type: 'pid', id, pid: child.pid });
-    child.stdout.on('data', (data) => send({ type: 'stdout', id, data }));
-    child.stderr.on('data', (data) => send({ type: 'stderr', id, data }));
-    child.stdin.on('error', () => {}); // A command that exits without reading its input is not an error here.
-    child.on('error', (error) => send({ type: 'error', id, message: error.message, code: error.code }));
-    child.on('close', (code, signal) => {
-      children.delete(id);
-      if (leaving) {
-        if (children.size === 0) process.exit(0);
-        return;
-      }
-      send({ type: 'close', id, code, signal });
-    });
+  }
+  children.set(id, child);
+  const reply = batcher(id, child.pid);
+  for (const { type, data } of ready?.early ?? []) reply.output(type, data);
+  child.stdout.on('data', (data) => reply.output('stdout', data));
+  child.stderr.on('data', (data) => reply.output('stderr', data));
+  child.stdin.on('error', () => {}); // A command that exits without reading its input is not an error here.
+  child.on('error', (error) => {
+    reply.flush();
+    send({ type: 'error', id, message: error.message, code: error.code, errno: error.errno });
+  });
+  child.on('close', (code, signal) => {
+    children.delete(id);
+    if (leaving) {
+      if (children.size === 0) process.exit(0);
+      return;
+    }
+    reply.close(code, signal);
+    // Started once this command is done, so the fork never holds up its output, and it happens while the runner
+    // checks and records the step: by the next command, the shell is (nearly) ready.
+    if (key !== undefined && warm === undefined) setImmediate(() => warm === undefined && !leaving && startWarm(key, options));
+  });
+}
+
+/** Output waits this long for more before it is sent: too short for anyone to see, long enough to ride along. */
+const OUTPUT_DELAY_MS = 2;
+
+/**
+ * What the runner hears of one command: its pid, output and end, in as few messages as possible. Each message wakes
+ * both processes; a quick command's pid, output and exit go as one.
+ */
+function batcher(id, pid) {
+  /** @type {{ stream: 'stdout' | 'stderr', data: Buffer }[]} */
+  let pending = [];
+  let timer;
+  let pidSent = false;
+  const message = (extra) => {
+    const out = { type: 'batch', id, output: pending, ...extra };
+    if (!pidSent) out.pid = pid;
+    pidSent = true;
+    pending = [];
+    return out;
+  };
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending.length > 0 || !pidSent) send(message({}));
+  };
+  // The pid goes out at once when nothing follows soon: the runner needs it to signal a long command.
+  timer = setTimeout(flush, OUTPUT_DELAY_MS);
+  return {
+    output(stream, data) {
+      pending.push({ stream, data });
+      timer ??= setTimeout(flush, OUTPUT_DELAY_MS);
+    },
+    flush,
+    close(code, signal) {
+      clearTimeout(timer);
+      send(message({ close: { code, signal } }));
+    },
+  };
+}
+
+process.on('message', (message) => {
+  if (message.type === 'spawn') {
+    start(message);
   } else if (message.type === 'stdin') {
     children.get(message.id)?.stdin.write(message.data);
   } else if (message.type === 'stdin-end') {
@@ -66,6 +221,8 @@ process.on('SIGINT', () => {});
 let leaving = false;
 process.on('disconnect', () => {
   leaving = true;
+  warm?.child.stdio[3].end();
+  warm = undefined;
   for (const child of children.values()) killTree(child, 'SIGTERM');
   if (children.size === 0) process.exit(0);
   setTimeout(() => {

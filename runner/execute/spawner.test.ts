@@ -45,6 +45,28 @@ describe('spawner (commands started from the small host process)', () => {
     assert.equal(output.stdout, '/tmp\nm-42\n');
   });
 
+  it('keeps stdout and stderr each in order, however the host batches them', async () => {
+    const output = await sh`for i in $(seq 1 50); do echo "out $i"; echo "err $i" >&2; done`;
+    assert.deepEqual(output.stdout.trim().split('\n'), Array.from({ length: 50 }, (_, i) => `out ${i + 1}`));
+    assert.deepEqual(output.stderr.trim().split('\n'), Array.from({ length: 50 }, (_, i) => `err ${i + 1}`));
+  });
+
+  it('streams the output of a long command as it comes, not only at its end', async () => {
+    const pending = sh`echo first; sleep 1; echo second`;
+    const started = Date.now();
+    const first = await new Promise<string>((resolve) => pending.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    assert.equal(first, 'first\n');
+    assert.ok(Date.now() - started < 800, 'the first line arrived only with the end of the command');
+    await pending;
+  });
+
+  it('fails a command that cannot start instead of waiting for it', async () => {
+    // Node refuses a NUL in the environment before starting anything; the command must fail, not hang.
+    const code = (expected: string) => (error: { cause?: { code?: string } }) => error.cause?.code === expected;
+    await assert.rejects($({ spawn: spawner.spawn, quiet: true, env: { ...process.env, BAD: 'a\0b' } })`true`, code('ERR_INVALID_ARG_VALUE'));
+    await assert.rejects($({ spawn: spawner.spawn, quiet: true, cwd: '/no/such/folder' })`true`, code('ENOENT'));
+  });
+
   it('kills the command when the abort signal fires', async () => {
     const controller = new AbortController();
     const started = Date.now();
@@ -66,6 +88,125 @@ describe('spawner (commands started from the small host process)', () => {
     assert.equal(await gone(pid), true);
   });
 });
+
+describe('warm shells (the next shell is started ahead of the next command)', () => {
+  /** The command line of the shell that ran a command: a warm shell's is its boot line, not the script. */
+  const shellOf = async (shell: typeof sh) => (await shell`tr '\\0' ' ' < /proc/$$/cmdline`).stdout;
+
+  it('runs commands after the first in a shell started ahead of them', async () => {
+    const local = createSpawner();
+    const warm = $({ spawn: local.spawn, quiet: true });
+    try {
+      const host = await warmShellOf(warm);
+      const shell = (await warm`echo $PPID; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
+      assert.equal(shell[0], host, 'ran from the host');
+      assert.match(shell[1]!, /read -r -d "" script <&3/);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('gives every command a fresh shell: nothing one sets is seen by the next', async () => {
+    await sh`true`;
+    await sh`cd /; LEFT_OVER=1; export EXPORTED=2; set +e; left() { :; }`;
+    const output = await sh`pwd; echo "[\${LEFT_OVER:-}] [\${EXPORTED:-}]"; type left 2>/dev/null || echo no-function; case $- in *e*) echo errexit;; esac`;
+    assert.equal(output.stdout, `${process.cwd()}\n[] []\nno-function\nerrexit\n`);
+  });
+
+  it('leaves no trace of how the script arrived: no extra socket, no variable', async () => {
+    const local = createSpawner();
+    const warm = $({ spawn: local.spawn, quiet: true });
+    try {
+      // Sockets only: other descriptors a test process inherits vary with how it was started.
+      const probe = () => warm`ls -l /proc/$$/fd | grep -c 'socket:'; echo "[\${script-unset}]"`;
+      const fresh = (await probe()).stdout;
+      await warmShellOf(warm);
+      const reused = (await probe()).stdout;
+      assert.equal(fresh, '3\n[unset]\n');
+      assert.equal(reused, fresh);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('reports exit codes, syntax errors and signals as bash -c does', async () => {
+    await sh`true`;
+    assert.equal((await sh`exit 7`.nothrow()).exitCode, 7);
+    const syntax = await sh`if then`.nothrow();
+    assert.equal(syntax.exitCode, 2);
+    assert.match(syntax.stderr, /syntax error near unexpected token `then'/);
+    const killed = await sh`kill -TERM $$`.nothrow();
+    assert.equal(killed.signal, 'SIGTERM');
+  });
+
+  it('feeds input through stdin as ever', async () => {
+    await sh`true`;
+    assert.equal((await sh({ input: 'a\nb\nc\n' })`wc -l`).stdout.trim(), '3');
+  });
+
+  it('starts fresh when the cwd or environment differ from the warm shell', async () => {
+    await sh`true`;
+    const moved = await $({ spawn: spawner.spawn, quiet: true, cwd: '/' })`pwd`;
+    assert.equal(moved.stdout, '/\n');
+    const other = await $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, ONLY_HERE: 'x' } })`echo $ONLY_HERE`;
+    assert.equal(other.stdout, 'x\n');
+    assert.equal((await sh`echo "[\${ONLY_HERE:-}]"; pwd`).stdout, `[]\n${process.cwd()}\n`);
+  });
+
+  it('runs a long script (past what a warm shell reads) from a fresh shell', async () => {
+    await sh`true`;
+    const output = await sh`: ${'x'.repeat(5000)}; echo long-done; tr '\\0' ' ' < /proc/$$/cmdline | tail -c 40`;
+    // Its command line is the script itself: bash -c, not a warm shell.
+    assert.match(output.stdout, /^long-done\n.*tail -c 40 $/);
+  });
+
+  it('survives the Ctrl-C that interrupts a run, and gives the next command the signal handling of a fresh shell', async () => {
+    const local = createSpawner();
+    const warm = $({ spawn: local.spawn, quiet: true });
+    try {
+      const probe = () => warm`echo runs; grep -E '^Sig(Ign|Cgt)' /proc/self/status; true`;
+      const fresh = (await probe()).stdout;
+      const host = await warmShellOf(warm);
+      // The terminal signals the whole foreground process group: the runner, the host and the waiting shell.
+      const waiting = (await $({ quiet: true })`pgrep -P ${host} -f ${'read -r -d "" script'}`).stdout.trim();
+      await $({ quiet: true })`kill -INT ${waiting}`;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Still there, waiting: the rollback's command, sent at once after the interrupt, must not meet a dead shell.
+      assert.equal((await $({ quiet: true, nothrow: true })`pgrep -P ${host} -f ${'read -r -d "" script'}`).stdout.trim(), waiting);
+      assert.equal((await probe()).stdout, fresh);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('does not hand a script to a warm shell that died while waiting', async () => {
+    const local = createSpawner();
+    const warm = $({ spawn: local.spawn, quiet: true });
+    try {
+      const host = await warmShellOf(warm);
+      await $({ quiet: true })`pkill -KILL -P ${host} -f ${'read -r -d "" script'}`;
+      await new Promise((resolve) => setTimeout(resolve, 200)); // The host hears of the death.
+      assert.equal((await warm`echo still-works`).stdout, 'still-works\n');
+    } finally {
+      local.close();
+    }
+  });
+});
+
+/** Runs a command, then waits for the host to have its next shell ready; returns the host's pid. */
+async function warmShellOf(shell: typeof sh): Promise<string> {
+  const host = (await shell`echo $PPID`).stdout.trim();
+  await waitFor(async () => (await $({ quiet: true, nothrow: true })`pgrep -P ${host} -f ${'read -r -d "" script'}`).exitCode === 0);
+  return host;
+}
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; waited < 3000; waited += 50) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not met within 3s');
+}
 
 /** The pid a command printed first (`echo $$`). */
 async function firstLine(pending: { stdout: NodeJS.ReadableStream }): Promise<number> {

@@ -17,11 +17,16 @@ export interface Spawner {
   close(): void;
 }
 
+/** What the host says of one command: its pid (first time), output in order, and its end, batched (spawn-host.mjs). */
 type HostMessage =
-  | { type: 'pid'; id: number; pid: number }
-  | { type: 'stdout' | 'stderr'; id: number; data: Uint8Array }
-  | { type: 'error'; id: number; message: string; code?: string }
-  | { type: 'close'; id: number; code: number | null; signal: NodeJS.Signals | null };
+  | {
+      type: 'batch';
+      id: number;
+      pid?: number;
+      output: { stream: 'stdout' | 'stderr'; data: Uint8Array }[];
+      close?: { code: number | null; signal: NodeJS.Signals | null };
+    }
+  | { type: 'error'; id: number; message: string; code?: string; errno?: number };
 
 const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
 
@@ -63,30 +68,31 @@ class RemoteChild extends EventEmitter {
   }
 
   receive(message: HostMessage): void {
-    switch (message.type) {
-      case 'pid':
-        this.pid = message.pid;
-        if (this.#pendingKill) this.send({ type: 'kill', id: this.id, signal: this.#pendingKill });
-        break;
-      case 'stdout':
-        this.stdout.write(Buffer.from(message.data));
-        break;
-      case 'stderr':
-        this.stderr.write(Buffer.from(message.data));
-        break;
-      case 'error':
-        this.emit('error', Object.assign(new Error(message.message), { code: message.code }));
-        break;
-      case 'close':
-        this.exitCode = message.code;
-        this.signalCode = message.signal;
-        this.stdout.end();
-        this.stderr.end();
-        this.emit('exit', message.code, message.signal);
-        // After the streams have delivered what they hold, as a real ChildProcess does.
-        setImmediate(() => this.emit('close', message.code, message.signal));
-        break;
+    if (message.type === 'error') {
+      this.emit('error', Object.assign(new Error(message.message), { code: message.code, errno: message.errno }));
+      return;
     }
+    if (message.pid !== undefined) {
+      this.pid = message.pid;
+      if (this.#pendingKill) this.send({ type: 'kill', id: this.id, signal: this.#pendingKill });
+    }
+    for (const { stream, data } of message.output) this[stream].write(Buffer.from(data));
+    if (message.close) this.#close(message.close.code, message.close.signal);
+  }
+
+  /** The host is gone: the command is, as far as anyone can tell, killed. */
+  lost(): void {
+    this.#close(null, 'SIGKILL');
+  }
+
+  #close(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitCode = code;
+    this.signalCode = signal;
+    this.stdout.end();
+    this.stderr.end();
+    this.emit('exit', code, signal);
+    // After the streams have delivered what they hold, as a real ChildProcess does.
+    setImmediate(() => this.emit('close', code, signal));
   }
 }
 
@@ -95,41 +101,46 @@ function pipesOnly(options: SpawnOptions): boolean {
   return stdio === 'pipe' || (Array.isArray(stdio) && stdio.every((entry) => entry === 'pipe' || entry === undefined || entry === null));
 }
 
-export function createSpawner(): Spawner {
-  let host: ChildProcess | undefined;
-  let nextId = 0;
-  const live = new Map<number, RemoteChild>();
+/** The host process and the commands it is running. */
+class Host {
+  readonly process: ChildProcess;
+  readonly live = new Map<number, RemoteChild>();
 
-  const send = (message: object) => host?.send(message);
-  const ensureHost = (): ChildProcess => {
-    if (host?.connected) return host;
-    host = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
-    host.on('message', (message: HostMessage) => {
-      const child = live.get(message.id);
+  constructor() {
+    this.process = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+    this.process.on('message', (message: HostMessage) => {
+      const child = this.live.get(message.id);
       if (!child) return;
-      if (message.type === 'close') live.delete(message.id);
+      if (message.type === 'batch' && message.close) this.live.delete(message.id);
       child.receive(message);
-      if (live.size === 0) host?.channel?.unref();
+      if (this.live.size === 0) this.process.channel?.unref();
     });
-    host.on('exit', () => {
+    this.process.on('exit', () => {
       // The host died under us: fail what was running instead of hanging.
-      for (const child of live.values()) child.receive({ type: 'close', id: child.id, code: null, signal: 'SIGKILL' });
-      live.clear();
-      host = undefined;
+      for (const child of this.live.values()) child.lost();
+      this.live.clear();
     });
-    return host;
+  }
+
+  send = (message: object) => {
+    if (this.process.connected) this.process.send(message);
   };
+}
+
+export function createSpawner(): Spawner {
+  let host: Host | undefined;
+  let nextId = 0;
 
   const spawn = ((command: string, args: readonly string[] | SpawnOptions = [], options: SpawnOptions = {}) => {
     const argv = Array.isArray(args) ? args : [];
     const opts = (Array.isArray(args) ? options : args) as SpawnOptions;
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
     if (!pipesOnly(opts)) return nodeSpawn(command, argv, opts);
-    const current = ensureHost();
-    current.channel?.ref();
+    if (!host?.process.connected) host = new Host();
+    host.process.channel?.ref();
     const id = nextId++;
-    const child = new RemoteChild(id, send);
-    live.set(id, child);
+    const child = new RemoteChild(id, host.send);
+    host.live.set(id, child);
     const { signal, stdio: _stdio, ...transferable } = opts;
     if (signal) {
       const onAbort = () => child.kill((opts.killSignal as NodeJS.Signals | undefined) ?? 'SIGTERM');
@@ -137,14 +148,14 @@ export function createSpawner(): Spawner {
       else signal.addEventListener('abort', onAbort, { once: true });
       child.once('close', () => signal.removeEventListener('abort', onAbort));
     }
-    send({ type: 'spawn', id, command, args: argv, options: transferable });
+    host.send({ type: 'spawn', id, command, args: argv, options: transferable });
     return child as unknown as ChildProcess;
   }) as typeof nodeSpawn;
 
   return {
     spawn,
     close() {
-      if (host?.connected) host.disconnect();
+      if (host?.process.connected) host.process.disconnect();
       host = undefined;
     },
   };
