@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,18 @@ export const BLOCK_GLOBALS = [
   '$', 'state', 'target', 'secrets', 'console', 'expect', 'result', 'step', 'fs', 'path', 'os', 'sleep', 'retry',
   'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'net',
 ] as const;
+
+// A name not inside a longer identifier. `${` (template interpolation) is no use of `$`.
+const GLOBAL_USE = new Map(BLOCK_GLOBALS.map((name) => [name, new RegExp(`(?<![\\w$])${name.replace('$', '\\$')}(?![\\w$]|(?<=\\$)\\{)`)]));
+
+/**
+ * The globals a block's code names (a superset: a name in a comment or a string counts too). A block destructures only
+ * these, so the costly ones (a zx instance, a console) are made only for blocks that use them: a verify that reads
+ * `result` and calls `expect` costs next to nothing.
+ */
+export function globalsUsedBy(code: string): string[] {
+  return BLOCK_GLOBALS.filter((name) => GLOBAL_USE.get(name)!.test(code));
+}
 
 export type BlockFunction = (context: Record<string, unknown>) => Promise<unknown>;
 
@@ -36,7 +48,7 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   lines[0] = 'export const __blocks = [];';
   const runnable = runbook.blocks.filter((block) => block.role !== 'expect');
   for (const block of runnable) {
-    const header = `__blocks[${block.index}] = async function (__context) { const { ${BLOCK_GLOBALS.join(', ')} } = __context; { `;
+    const header = `__blocks[${block.index}] = async function (__context) { const { ${globalsUsedBy(block.code).join(', ')} } = __context; { `;
     // Front matter occupies line 1 only when present; a block can never start on line 1 (its fence is there).
     lines[block.span.start.line - 1] = (block.span.start.line === 1 ? lines[0] : '') + header;
     const code = block.code.split('\n');
@@ -70,12 +82,14 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
     await writeFile(mapPath, output.map);
     await writeFile(modulePath, output.code);
   }
-  const map = new SourceMap(JSON.parse(await readFile(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+  // Read only to describe a failure: a run that passes never parses it.
+  let map: SourceMap | undefined;
   const module = (await import(pathToFileURL(modulePath).href)) as { __blocks: BlockFunction[] };
   return {
     blocks: module.__blocks,
     modulePath,
     toSource(line, column) {
+      map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
       const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
       if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
       return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };

@@ -163,25 +163,33 @@ export function createBlockContext(
     if ((entry.kind === 'stdout' || entry.kind === 'stderr') && entry.verbose) capture.write(entry.kind, entry.data);
     else if (entry.kind === 'end') extra.onCommandEnd(entry.exitCode);
   };
-  const $ = trackCommandOrigins(
-    zx$({
-      cwd: deps.cwd,
-      env: deps.env,
-      signal,
-      quiet: false,
-      verbose: true,
-      log: log as typeof zx$.log,
-      ...(deps.spawn ? { spawn: deps.spawn } : {}),
-    }),
-    extra.onCommandStart,
-  );
-  const console = new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false });
+  let shell: Shell | undefined;
+  let blockConsole: Console | undefined;
+  let secrets: Secrets | undefined;
+  // Made on first use: a block destructures only the names it uses (compile.ts), and most use few of these.
   return {
-    $,
+    get $() {
+      return (shell ??= trackCommandOrigins(
+        zx$({
+          cwd: deps.cwd,
+          env: deps.env,
+          signal,
+          quiet: false,
+          verbose: true,
+          log: log as typeof zx$.log,
+          ...(deps.spawn ? { spawn: deps.spawn } : {}),
+        }),
+        extra.onCommandStart,
+      ));
+    },
+    get console() {
+      return (blockConsole ??= new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false }));
+    },
+    get secrets() {
+      return (secrets ??= createSecrets(deps));
+    },
     state: deps.state,
     target: deps.target,
-    secrets: createSecrets(deps),
-    console,
     expect,
     result: extra.result,
     step: { id: step.id, title: step.heading?.text ?? step.id, role: block.role, attempt: extra.attempt },
