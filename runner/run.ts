@@ -10,6 +10,7 @@ import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
+import { ParseCache } from './parse/cache.ts';
 import { parseRunbook } from './parse/index.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
 import type { Reporter, RunEvent } from './report/events.ts';
@@ -59,8 +60,11 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). */
-export async function loadRunbook(file: string): Promise<Runbook> {
+/**
+ * Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). With a cache
+ * folder, an unchanged document's model is read back instead of parsed again.
+ */
+export async function loadRunbook(file: string, cacheDir?: string): Promise<Runbook> {
   let source: string;
   try {
     source = await readFile(file, 'utf8');
@@ -73,8 +77,12 @@ export async function loadRunbook(file: string): Promise<Runbook> {
       }),
     ]);
   }
+  const cache = cacheDir ? new ParseCache(cacheDir) : undefined;
+  const cached = await cache?.get(source, file);
+  if (cached) return cached;
   const { runbook, messages } = parseRunbook(source, file);
   if (hasErrors(messages)) throw new RunbookInputError(messages.filter((message) => message.fatal === true));
+  await cache?.set(source, file, runbook);
   return runbook;
 }
 
@@ -116,10 +124,11 @@ async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> 
 
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
-  const runbook = await loadRunbook(request.file);
+  const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
+  const cacheDir = path.join(workspace, '.runbook', 'cache');
+  const runbook = await loadRunbook(request.file, cacheDir);
   const targetName = chooseTarget(runbook, request.target);
   const plan: PlannedStep[] = planRun(runbook, { target: targetName, from: request.from, only: request.only });
-  const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
   const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
   const runId = request.runId ?? newRunId();
   const release = acquireLock(workspace, lockKey(targetName, request.file), runId);
@@ -149,7 +158,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const caPem = await targetCa(target);
     const modules = await blockModules(runbook);
     const clients = await createNet(caPem, modules);
-    const compiled = await compileRunbook(runbook, path.join(workspace, '.runbook', 'cache'));
+    const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
     const emit = (event: RunEvent) => {
       const clean = redactor.redactValue(event);
