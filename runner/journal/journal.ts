@@ -28,11 +28,16 @@ export function runsDir(workspace: string): string {
 
 /**
  * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
- * event that changes what a resume would do. Output lines are appended too but ride on the next fsync.
+ * event that changes what a resume would do. The lines of one turn of the event loop go out in one write, at the
+ * latest when the turn ends (a killed process loses at most that turn's output lines); a durable event writes
+ * whatever is pending with it, then syncs.
  */
 export class Journal {
   readonly dir: string;
   readonly #fd: number;
+  #pending = '';
+  #scheduled = false;
+  #closed = false;
 
   constructor(workspace: string, meta: RunMeta) {
     this.dir = path.join(runsDir(workspace), meta.runId);
@@ -43,11 +48,28 @@ export class Journal {
   }
 
   append(event: RunEvent): void {
-    writeSync(this.#fd, `${JSON.stringify(event)}\n`);
-    if (DURABLE.has(event.kind)) fdatasyncSync(this.#fd);
+    if (this.#closed) return;
+    this.#pending += `${JSON.stringify(event)}\n`;
+    if (DURABLE.has(event.kind)) {
+      this.#write();
+      fdatasyncSync(this.#fd);
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#write());
+    }
+  }
+
+  #write(): void {
+    this.#scheduled = false;
+    if (this.#pending === '') return;
+    writeSync(this.#fd, this.#pending);
+    this.#pending = '';
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#write();
+    this.#closed = true;
     fsyncSync(this.#fd);
     closeSync(this.#fd);
   }
