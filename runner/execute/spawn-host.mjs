@@ -1,6 +1,7 @@
 // The process that starts the commands blocks run (see spawner.ts). Plain JavaScript with no imports beyond Node's
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
 import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
@@ -76,7 +77,8 @@ let warm;
 
 /** The settings a warm shell must share with a command to run it, or undefined when the command cannot use one. */
 function warmKey(command, args, options) {
-  if (typeof options.shell !== 'string' || args.length > 0) return undefined;
+  // The boot line is bash (`read -d` is not POSIX): a block that sets `$.shell` to another shell starts it fresh.
+  if (typeof options.shell !== 'string' || path.basename(options.shell) !== 'bash' || args.length > 0) return undefined;
   if (command.length > WARM_MAX_SCRIPT || command.includes('\0')) return undefined;
   const { input: _input, signal: _signal, ...settings } = options;
   return JSON.stringify(settings);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { $ } from 'zx';
 import { createSpawner } from './spawner.ts';
 
@@ -151,6 +153,15 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     const other = await $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, ONLY_HERE: 'x' } })`echo $ONLY_HERE`;
     assert.equal(other.stdout, 'x\n');
     assert.equal((await sh`echo "[\${ONLY_HERE:-}]"; pwd`).stdout, `[]\n${process.cwd()}\n`);
+  });
+
+  it('runs a command for another shell than bash in that shell (the warm shell is bash)', async () => {
+    const posix = $({ spawn: spawner.spawn, quiet: true, shell: '/bin/sh', prefix: '' });
+    const shellOf = async () => path.basename((await posix`readlink /proc/$$/exe`).stdout.trim());
+    const expected = path.basename(realpathSync('/bin/sh'));
+    assert.equal(await shellOf(), expected);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await shellOf(), expected);
   });
 
   it('runs a long script (past what a warm shell reads) from a fresh shell', async () => {
