@@ -19,15 +19,15 @@ function descendants(pid) {
   } catch {
     return [];
   }
-  const children = new Map();
+  const byParent = new Map();
   for (const line of table.split('\n')) {
     const [child, parent] = line.trim().split(/\s+/).map(Number);
     if (!child || !parent) continue;
-    children.set(parent, [...(children.get(parent) ?? []), child]);
+    byParent.set(parent, [...(byParent.get(parent) ?? []), child]);
   }
   const found = [];
   for (let queue = [pid]; queue.length > 0; ) {
-    const next = children.get(queue.shift()) ?? [];
+    const next = byParent.get(queue.shift()) ?? [];
     found.push(...next);
     queue.push(...next);
   }
@@ -65,9 +65,10 @@ function killTree(child, signal) {
  * script; a syntax error reads `bash: syntax error...` instead of `bash: -c: line 1: syntax error...`; and bash does
  * not exec the script's last command in its own place, so signalling the command means signalling its process tree
  * (killTree does).
+ *
+ * While it waits, the shell ignores the signals a terminal or CI sends the whole process group (Ctrl-C above all): the
+ * rollbacks that follow an interrupt need it alive. The script runs with them back at their defaults.
  */
-// While it waits, the shell ignores the signals a terminal or CI sends the whole process group (Ctrl-C above all):
-// the rollbacks that follow an interrupt need it alive. The script runs with them back at their defaults.
 const WARM_BOOT = `trap '' INT TERM HUP QUIT; IFS= read -r -d "" script <&3; exec 3<&-; trap - INT TERM HUP QUIT; eval "unset script; $script"`;
 /** bash reads a pipe one byte per system call: past this size, reading the script costs more than the start saves. */
 const WARM_MAX_SCRIPT = 2048;

@@ -9,8 +9,9 @@ import { repoPath } from '../repo.ts';
  * Why: Node forks the whole process to start a child, and the cost grows with the parent's memory. The runner holds
  * the parser, zx, expect, the compiled runbook (well over 100 MB), so each command paid several milliseconds more than
  * it does from a 40 MB process; a long runbook is mostly commands. The helper (spawn-host.mjs) forks from its small
- * footprint and streams output back over IPC. To zx this is its `spawn` option: a function returning something that
- * behaves like a ChildProcess (stdio streams, pid, kill, `exit`/`close`/`error` events).
+ * footprint, keeps the next bash waiting (its warm shell), and streams output back over IPC. To zx this is its `spawn`
+ * option: a function returning something that behaves like a ChildProcess (stdio streams, pid, kill,
+ * `exit`/`close`/`error` events).
  */
 export interface Spawner {
   spawn: typeof nodeSpawn;
