@@ -233,3 +233,6 @@ process.on('disconnect', () => {
     process.exit(0);
   }, 2000).unref();
 });
+
+// The runner sends commands to a host only once it listens (it queues them before).
+send({ type: 'ready' });

@@ -102,14 +102,21 @@ function pipesOnly(options: SpawnOptions): boolean {
   return stdio === 'pipe' || (Array.isArray(stdio) && stdio.every((entry) => entry === 'pipe' || entry === undefined || entry === null));
 }
 
-/** The host process and the commands it is running. */
+/** A host process and the commands it is running. */
 class Host {
   readonly process: ChildProcess;
   readonly live = new Map<number, RemoteChild>();
+  /** It has loaded and listens: until then, messages wait in its channel. */
+  ready = false;
 
   constructor() {
     this.process = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
-    this.process.on('message', (message: HostMessage) => {
+    this.process.on('message', (message: HostMessage | { type: 'ready' }) => {
+      if (message.type === 'ready') {
+        this.ready = true;
+        if (this.live.size === 0) this.process.channel?.unref();
+        return;
+      }
       const child = this.live.get(message.id);
       if (!child) return;
       if (message.type === 'batch' && message.close) this.live.delete(message.id);
@@ -128,16 +135,33 @@ class Host {
   };
 }
 
+/**
+ * Two hosts take turns. A host is busy for about a millisecond while it starts its next warm shell (the fork and exec
+ * of bash block it); taking turns, one host runs a command while the other gets its shell ready.
+ */
+const HOSTS = 2;
+
 export function createSpawner(): Spawner {
-  let host: Host | undefined;
+  const hosts: Host[] = [];
   let nextId = 0;
+  let turn = 0;
+
+  const pick = (): Host => {
+    for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
+    while (hosts.length < HOSTS) hosts.push(new Host());
+    const ready = hosts.filter((host) => host.ready);
+    // Until one has started, the first takes the command and runs it once it listens.
+    if (ready.length === 0) return hosts[0]!;
+    turn = (turn + 1) % ready.length;
+    return ready[turn]!;
+  };
 
   const spawn = ((command: string, args: readonly string[] | SpawnOptions = [], options: SpawnOptions = {}) => {
     const argv = Array.isArray(args) ? args : [];
     const opts = (Array.isArray(args) ? options : args) as SpawnOptions;
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
     if (!pipesOnly(opts)) return nodeSpawn(command, argv, opts);
-    if (!host?.process.connected) host = new Host();
+    const host = pick();
     host.process.channel?.ref();
     const id = nextId++;
     const child = new RemoteChild(id, host.send);
@@ -156,8 +180,7 @@ export function createSpawner(): Spawner {
   return {
     spawn,
     close() {
-      if (host?.process.connected) host.process.disconnect();
-      host = undefined;
+      for (const host of hosts.splice(0)) if (host.process.connected) host.process.disconnect();
     },
   };
 }
