@@ -54,20 +54,30 @@ function generateZxDocument(steps: number): string {
   return sections.join('\n');
 }
 
-export function benchParse(): BenchResult {
+/**
+ * Parse + plan of a 1,000-step document. The first parse in a process also pays for the JIT warming to the parser
+ * (reported, no target); the target applies to the warm figure, the median of five parses after two discarded ones,
+ * as benchmarks of a library's throughput measure it.
+ */
+export function benchParse(): BenchResult[] {
   const source = generateRunbook(1000);
-  // Warm the module graph once so the figure is parse + plan, not import time.
-  parseRunbook(generateRunbook(2), 'warm.md');
-  const samples: number[] = [];
-  for (let round = 0; round < 5; round += 1) {
+  const once = () => {
     const started = performance.now();
     const { runbook, messages } = parseRunbook(source, 'generated.md');
     planRun(runbook, {});
-    samples.push(performance.now() - started);
     if (messages.length > 0 || runbook.steps.length !== 1000) throw new Error('generated runbook did not parse cleanly');
-  }
+    return performance.now() - started;
+  };
+  // The module graph loads first, so no figure includes import time.
+  parseRunbook(generateRunbook(2), 'warm.md');
+  const cold = once();
+  once();
+  const samples = Array.from({ length: 5 }, once);
   const value = median(samples);
-  return { name: 'parse+plan, 1,000 steps', value, unit: 'ms', target: 300, pass: value <= 300 };
+  return [
+    { name: 'parse+plan, 1,000 steps (first in a process)', value: cold, unit: 'ms' },
+    { name: 'parse+plan, 1,000 steps', value, unit: 'ms', target: 300, pass: value <= 300 },
+  ];
 }
 
 function median(values: number[]): number {
@@ -90,9 +100,9 @@ function timeCommand(command: string, args: string[], cwd: string): { ms: number
  * JIT) that the first steps of any run pay. Our figure includes the fsynced journal and the verify block.
  *
  * A shared machine's load drifts by tens of percent within seconds, so each round runs all four documents back to
- * back, ours and zx's interleaved, and the figures are medians over rounds: drift hits both sides of a round alike.
+ * back, ours and zx's interleaved, and the figures are medians over seven rounds: drift hits both sides of a round alike.
  */
-export function benchSteps(rounds = 5): BenchResult[] {
+export function benchSteps(rounds = 7): BenchResult[] {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-'));
   const [small, large] = [100, 400];
   writeFileSync(path.join(dir, 'steps-large.md'), generateRunbook(large));
