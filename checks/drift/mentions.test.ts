@@ -96,6 +96,18 @@ describe('error text heuristic', () => {
   });
 });
 
+describe('step names', () => {
+  it('takes a quoted name followed by "step"', () => {
+    assert.deepEqual(mentions('It keeps a backup (its "Restoring VPS-local config files" step) first.\n', 'step-name'), [
+      'Restoring VPS-local config files@1:25',
+    ]);
+  });
+  it('leaves other quotes alone', () => {
+    assert.deepEqual(mentions('Click "Certificates & secrets" then step back.\n', 'step-name'), []);
+    assert.deepEqual(mentions('Say "hello" to the next step.\n', 'step-name'), []);
+  });
+});
+
 describe('flags in inline commands', () => {
   it('keeps a flag of an inline command away from a script named elsewhere on the line', () => {
     assert.deepEqual(mentions('`scripts/deploy-to-vps.sh` runs `git reset --hard origin/main` first.\n', 'flag'), []);

@@ -29,6 +29,8 @@ const KEBAB = /(?<![\w./@~-])([a-z][a-z0-9]*(?:-[a-z0-9]+)+)(?![\w/@-]|\.[a-z0-9
 const ERROR_QUOTED = /\b[A-Z]\w*(?:Error|Exception)\b\s*(?:\(\s*|:\s*)(["'“])(.+?)["'”]/g;
 const ERROR_BARE = /\b[A-Z]\w*(?:Error|Exception)\b:\s+(?!["'“])([^`\n]+?)(\s*(?:\.\.\.|…)|(?=`)|$)/gm;
 const ERROR_AFTER_VERB = /\b(?:raises?|throws?|fails? with|errors? with|error text|error message)\s*:?\s*["“]([^"”\n]+)["”]/gi;
+/** A quoted name followed by "step": `its "Restoring VPS-local config files" step` names a step a script announces. */
+const STEP_NAME = /(["“])([^"”\n]{4,80})["”]\s+step\b/g;
 const FILE_EXTENSIONS = new Set(['py', 'sh', 'js', 'ts', 'md', 'yml', 'yaml', 'json', 'txt', 'toml', 'env', 'io', 'com', 'ai', 'org', 'net']);
 /** Names the runbook defines in its own code (a helper in a heredoc) are not claims about the platform. */
 const LOCAL_DEFINITION = /\bdef\s+([A-Za-z_]\w*)|\bfunction\s+([A-Za-z_$][\w$]*)|\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=|^\s*([A-Za-z_]\w*)\s*\(\)\s*\{/gm;
@@ -161,6 +163,11 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
         const errorText = claim.text.replace(/\s*(?:\.\.\.|…)\s*$/, '').trim();
         if (errorText.length < 10 || !/\s/.test(errorText)) continue;
         mentions.push({ kind: 'error-text', errorText, text: errorText, span: span(claim.at, claim.at + errorText.length), ...common });
+      }
+      for (const match of region.text.matchAll(STEP_NAME)) {
+        const stepName = match[2]!.trim();
+        const at = match.index + 1 + match[2]!.indexOf(stepName);
+        mentions.push({ kind: 'step-name', stepName, text: stepName, span: span(at, at + stepName.length), ...common });
       }
     }
   });

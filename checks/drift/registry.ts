@@ -1,6 +1,7 @@
 import { composeName } from './rules/compose-name.ts';
 import { envVar } from './rules/env-var.ts';
 import { errorText } from './rules/error-text.ts';
+import { stepName } from './rules/step-name.ts';
 import { exemption } from './rules/exemption.ts';
 import { filePath } from './rules/file-path.ts';
 import { freshness } from './rules/freshness.ts';
@@ -10,4 +11,4 @@ import { symbol } from './rules/symbol.ts';
 import type { DriftRule } from './types.ts';
 
 /** Every drift rule `runbook check` runs. A new rule is a file in `rules/` and a line here. */
-export const driftRules: readonly DriftRule[] = [freshness, filePath, symbol, envVar, scriptFlag, composeName, errorText, exemption, replay];
+export const driftRules: readonly DriftRule[] = [freshness, filePath, symbol, envVar, scriptFlag, composeName, errorText, stepName, exemption, replay];

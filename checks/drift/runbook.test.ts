@@ -71,4 +71,9 @@ describe('runbook.md against the platform repository', () => {
     );
     assertAtMentions(findings, 'drift-error-text', 'Microsoft Graph not configured');
   });
+
+  it('fails where it names a step of the deploy script when the script renames it', async () => {
+    const findings = await findingsAfter((dir) => edit(dir, 'scripts/deploy-to-vps.sh', 'Restoring VPS-local config files', 'Restoring local configuration'));
+    assertAtMentions(findings, 'drift-step-name', 'Restoring VPS-local config files');
+  });
 });
