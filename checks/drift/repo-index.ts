@@ -216,3 +216,14 @@ export async function indexRepo(root: string): Promise<RepoIndex> {
   }
   return index;
 }
+
+const squash = (text: string) => text.replace(/\s+/g, ' ');
+const squashedSources = new WeakMap<RepoIndex, string[]>();
+
+/** Whether any code file contains `text`, runs of whitespace counting as one (a message wrapped across lines). */
+export function codeContains(index: RepoIndex, text: string): boolean {
+  let sources = squashedSources.get(index);
+  if (!sources) squashedSources.set(index, (sources = index.sources.map(squash)));
+  const wanted = squash(text);
+  return sources.some((source) => source.includes(wanted));
+}
