@@ -195,8 +195,10 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     const warm = $({ spawn: local.spawn, quiet: true });
     try {
       const hosts = await warmShellsOf(warm);
-      await $({ quiet: true })`kill -KILL ${await waitingShells(hosts)}`;
-      await new Promise((resolve) => setTimeout(resolve, 200)); // The host hears of the death.
+      const waiting = await waitingShells(hosts);
+      await $({ quiet: true })`kill -KILL ${waiting}`;
+      // Reaped (not even a zombie): the host has seen the exit, and its record of the shell says so.
+      await waitFor(async () => waiting.every((pid) => !alive(Number(pid))));
       assert.equal((await warm`echo still-works`).stdout, 'still-works\n');
     } finally {
       local.close();
