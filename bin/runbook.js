@@ -4,7 +4,7 @@
 // thread and transpiling at start would slow every run and every command a runbook starts. If the bundle cannot be
 // built, the sources run through tsx instead.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -34,27 +34,37 @@ function sourceKey() {
 }
 
 async function bundled() {
-  const outdir = path.join(root, 'node_modules', '.cache', 'runbook-cli');
-  const outfile = path.join(outdir, `cli-${sourceKey()}.mjs`);
-  if (existsSync(outfile)) return outfile;
+  const cache = path.join(root, 'node_modules', '.cache', 'runbook-cli');
+  const outdir = path.join(cache, `cli-${sourceKey()}`);
+  const entry = path.join(outdir, 'cli.mjs');
+  if (existsSync(entry)) return entry;
   const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [path.join(root, 'runner', 'cli.ts')],
+  // Built aside and renamed into place: concurrent first runs never import half a bundle.
+  const temp = `${outdir}.${process.pid}.tmp`;
+  await build({
+    entryPoints: { cli: path.join(root, 'runner', 'cli.ts') },
     bundle: true,
+    // Each `import()` of the sources becomes a chunk of its own, so a command loads only the packages it uses:
+    // `plan` never loads the sandbox's SSH, TLS and HTTP servers, a run on production never loads the sandbox.
+    splitting: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
     tsconfig: path.join(root, 'tsconfig.json'),
-    write: false,
+    outdir: temp,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
     logLevel: 'silent',
   });
-  mkdirSync(outdir, { recursive: true });
-  // Written aside and renamed: concurrent first runs never import half a file.
-  const temp = `${outfile}.${process.pid}.tmp`;
-  writeFileSync(temp, result.outputFiles[0].contents);
-  renameSync(temp, outfile);
-  return outfile;
+  try {
+    renameSync(temp, outdir);
+  } catch (error) {
+    // Another first run got there first: its bundle is the same one.
+    rmSync(temp, { recursive: true, force: true });
+    if (!existsSync(entry)) throw error;
+  }
+  return entry;
 }
 
 let cli;
