@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadRunbook } from '../runner/run.ts';
+import { loadRunbook } from '../runner/load.ts';
 import { ClickPathError, followClickPath, introLine, parseClickPath } from './click-path.ts';
 import { expect, test } from './fixtures.ts';
 

@@ -129,7 +129,7 @@ async function validateCommand(file: string, flags: RunFlags): Promise<number> {
 }
 
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
-  const { loadRunbook } = await engine();
+  const { loadRunbook } = await import('./load.ts');
   const { planRun, touches } = await import('./plan/index.ts');
   const runbook = await loadRunbook(file);
   const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });

@@ -1,7 +1,7 @@
 import type { Reporter } from './report/events.ts';
 import { runFile, type SandboxProvider } from './run.ts';
 import { validationTarget } from './validate.ts';
-import { loadRunbook } from './run.ts';
+import { loadRunbook } from './load.ts';
 
 export interface ReplayFailure {
   message: string;

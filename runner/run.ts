@@ -4,14 +4,12 @@ import path from 'node:path';
 import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
-import { diagnostic, hasErrors, RunbookInputError } from './diagnostics.ts';
 import { compileRunbook } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
-import { ParseCache } from './parse/cache.ts';
-import { parseRunbook } from './parse/index.ts';
+import { loadRunbook } from './load.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
 import type { Reporter, RunEvent } from './report/events.ts';
 import { Multiplexer } from './report/multiplexer.ts';
@@ -58,32 +56,6 @@ export interface RunResult extends RunSummary {
 
 export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-${randomBytes(3).toString('hex')}`;
-}
-
-/**
- * Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). With a cache
- * folder, an unchanged document's model is read back instead of parsed again.
- */
-export async function loadRunbook(file: string, cacheDir?: string): Promise<Runbook> {
-  let source: string;
-  try {
-    source = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new RunbookInputError([
-      diagnostic(code === 'ENOENT' ? `Unexpected missing file, expected a runbook at ${file}` : `Cannot read ${file}: ${String(error)}`, {
-        file,
-        ruleId: 'file',
-      }),
-    ]);
-  }
-  const cache = cacheDir ? new ParseCache(cacheDir) : undefined;
-  const cached = await cache?.get(source, file);
-  if (cached) return cached;
-  const { runbook, messages } = parseRunbook(source, file);
-  if (hasErrors(messages)) throw new RunbookInputError(messages.filter((message) => message.fatal === true));
-  await cache?.set(source, file, runbook);
-  return runbook;
 }
 
 /** The CA the target names (`ca-file`), so block clients trust the sandbox; production names none. */

@@ -2,7 +2,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { diagnostic, RunbookInputError } from './diagnostics.ts';
 import type { Runbook } from './model.ts';
-import { loadRunbook, runFile, type RunRequest, type RunResult } from './run.ts';
+import { loadRunbook } from './load.ts';
+import { runFile, type RunRequest, type RunResult } from './run.ts';
 
 /** The sandbox profile a validation uses: the one asked for, else `sandbox`, else the first that asks for one. */
 export function validationTarget(runbook: Runbook, requested?: string): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import { describe, it } from 'node:test';
 import { RunbookInputError } from '../diagnostics.ts';
-import { loadRunbook } from '../run.ts';
+import { loadRunbook } from '../load.ts';
 import { fence, writeRunbook } from '../test/helpers.ts';
 
 const document = (word: string) =>

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
@@ -74,6 +77,28 @@ describe('runbook CLI', () => {
     assert.deepEqual(plan.steps.map((row) => [row.id, row.role, row.line]), [['a', 'step', 2], ['a', 'verify', 5]]);
     assert.deepEqual(plan.steps[0]?.attributes, { id: 'a', timeout: '5s' });
     assert.deepEqual(plan.steps[0]?.touches, ['cmd:ssh', 'host:vps']);
+  });
+
+  it('plans without loading what only a run needs: no zx, no expect, no sandbox', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'runbook-loaded-'));
+    const hook = path.join(dir, 'hook.mjs');
+    const out = path.join(dir, 'loaded.json');
+    // Records the packages the CLI process loaded (CommonJS ones, which all of these are) as it exits.
+    await writeFile(
+      hook,
+      [
+        "import { createRequire } from 'node:module';",
+        "import { writeFileSync } from 'node:fs';",
+        'const cache = createRequire(import.meta.url).cache;',
+        "process.on('exit', () => { if (process.argv[1]?.endsWith('runbook.js')) writeFileSync(process.env.LOADED_OUT, JSON.stringify(Object.keys(cache))); });",
+      ].join('\n'),
+    );
+    const file = await writeRunbook(`# A\n${fence}ts step id=a\nawait $\`true\`\n${fence}\n`);
+    const { code } = await runCli(['plan', file], { env: { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, LOADED_OUT: out } });
+    assert.equal(code, 0);
+    const packages = new Set((JSON.parse(await readFile(out, 'utf8')) as string[]).map((loaded) => loaded.split('node_modules/').pop()!.split('/')[0]));
+    assert.ok(packages.has('commander'), 'the record sees the packages the CLI does load');
+    for (const unneeded of ['zx', 'expect', 'ssh2', 'node-forge', 'undici']) assert.ok(!packages.has(unneeded), `plan loaded ${unneeded}`);
   });
 
   it('prints help and exits 0', async () => {
