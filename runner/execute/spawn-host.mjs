@@ -67,9 +67,10 @@ function killTree(child, signal) {
  * (killTree does).
  *
  * While it waits, the shell ignores the signals a terminal or CI sends the whole process group (Ctrl-C above all): the
- * rollbacks that follow an interrupt need it alive. The script runs with them back at their defaults.
+ * rollbacks that follow an interrupt need it alive. The script runs with them back at their defaults. The variable
+ * that carries the script has a name no environment uses, and is gone before the script runs.
  */
-const WARM_BOOT = `trap '' INT TERM HUP QUIT; IFS= read -r -d "" script <&3; exec 3<&-; trap - INT TERM HUP QUIT; eval "unset script; $script"`;
+const WARM_BOOT = `trap '' INT TERM HUP QUIT; IFS= read -r -d "" __runbook_script <&3; exec 3<&-; trap - INT TERM HUP QUIT; eval "unset __runbook_script; $__runbook_script"`;
 /** bash reads a pipe one byte per system call: past this size, reading the script costs more than the start saves. */
 const WARM_MAX_SCRIPT = 2048;
 

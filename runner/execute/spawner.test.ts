@@ -102,10 +102,17 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const hosts = await warmShellsOf(warm);
       const shell = (await warm`echo $PPID; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
       assert.ok(hosts.includes(shell[0]!), 'ran from a host');
-      assert.match(shell[1]!, /read -r -d "" script <&3/);
+      assert.match(shell[1]!, /read -r -d "" __runbook_script <&3/);
     } finally {
       local.close();
     }
+  });
+
+  it('passes every environment variable through, whatever its name', async () => {
+    const named = $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, script: 'kept', REPLY: 'kept too' } });
+    await named`true`;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await named`echo "$script / $REPLY"`).stdout, 'kept / kept too\n');
   });
 
   it('gives every command a fresh shell: nothing one sets is seen by the next', async () => {
@@ -120,7 +127,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     const warm = $({ spawn: local.spawn, quiet: true });
     try {
       // Sockets only: other descriptors a test process inherits vary with how it was started.
-      const probe = () => warm`ls -l /proc/$$/fd | grep -c 'socket:'; echo "[\${script-unset}]"`;
+      const probe = () => warm`ls -l /proc/$$/fd | grep -c 'socket:'; echo "[\${__runbook_script-unset}]"`;
       const fresh = (await probe()).stdout;
       await warmShellsOf(warm);
       const reused = (await probe()).stdout;
@@ -208,7 +215,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
 
 /** The warm shells waiting in these hosts. */
 async function waitingShells(hosts: string[]): Promise<string[]> {
-  const found = await Promise.all(hosts.map(async (host) => (await $({ quiet: true, nothrow: true })`pgrep -P ${host} -f ${'read -r -d "" script'}`).stdout.trim()));
+  const found = await Promise.all(hosts.map(async (host) => (await $({ quiet: true, nothrow: true })`pgrep -P ${host} -f ${'read -r -d "" __runbook_script'}`).stdout.trim()));
   return found.filter(Boolean).sort();
 }
 
