@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
-import { compileRunbook } from './execute/compile.ts';
+import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { Redactor } from './execute/redact.ts';
@@ -85,12 +85,15 @@ async function createNet(caPem: string | undefined, modules: Record<string, unkn
   };
 }
 
-/** `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them. */
+/**
+ * `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them, by the same reading
+ * that decides what each block receives (compile.ts), so a block never receives a module that was not loaded.
+ */
 async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> {
-  const code = runbook.blocks.map((block) => block.code).join('\n');
+  const named = new Set(runbook.blocks.flatMap((block) => globalsUsedBy(block.code)));
   const modules: Record<string, unknown> = {};
-  if (/\bmsal\./.test(code)) modules['msal'] = await import('@azure/msal-node');
-  if (/\bgraph\./.test(code)) modules['graph'] = await import('@microsoft/microsoft-graph-client');
+  if (named.has('msal')) modules['msal'] = await import('@azure/msal-node');
+  if (named.has('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
   return modules;
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { eventually } from '../runner/test/helpers.ts';
 import { sandboxCommand } from './cli.ts';
 import { isAlive, readState } from './state.ts';
 
@@ -14,11 +15,6 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const waitFor = async (condition: () => boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  return condition();
-};
 
 describe('runbook sandbox up | status | clock | fault | down', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-'));
@@ -63,7 +59,7 @@ describe('runbook sandbox up | status | clock | fault | down', () => {
     assert.equal(up.code, 0, up.err);
     const pid = readState(dir)?.pid as number;
     parent.kill('SIGKILL');
-    assert.ok(await waitFor(() => !isAlive(pid), 8_000), 'daemon exited after its parent');
+    assert.ok(await eventually(() => !isAlive(pid), 8_000), 'daemon exited after its parent');
     assert.equal(readState(dir), undefined);
   });
 });

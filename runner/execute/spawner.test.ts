@@ -3,20 +3,14 @@ import { after, describe, it } from 'node:test';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { $ } from 'zx';
+import { isAlive } from '../pid.ts';
+import { eventually, waitFor } from '../test/helpers.ts';
 import { createSpawner } from './spawner.ts';
 
 const spawner = createSpawner();
 after(() => spawner.close());
 const sh = $({ spawn: spawner.spawn, quiet: true });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('spawner (commands started from the small host process)', () => {
   it('returns stdout, stderr and the exit code as zx expects', async () => {
@@ -205,7 +199,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const waiting = await waitingShells(hosts);
       await $({ quiet: true })`kill -KILL ${waiting}`;
       // Reaped (not even a zombie): the host has seen the exit, and its record of the shell says so.
-      await waitFor(async () => waiting.every((pid) => !alive(Number(pid))));
+      await waitFor('the killed shells reaped', () => waiting.every((pid) => !isAlive(Number(pid))), 3000);
       assert.equal((await warm`echo still-works`).stdout, 'still-works\n');
     } finally {
       local.close();
@@ -223,16 +217,8 @@ async function waitingShells(hosts: string[]): Promise<string[]> {
 async function warmShellsOf(shell: typeof sh): Promise<string[]> {
   const hosts = new Set<string>();
   for (let attempt = 0; attempt < 10 && hosts.size < 2; attempt += 1) hosts.add((await shell`echo $PPID`).stdout.trim());
-  await waitFor(async () => (await waitingShells([...hosts])).length === hosts.size);
+  await waitFor('a warm shell in every host', async () => (await waitingShells([...hosts])).length === hosts.size, 3000);
   return [...hosts];
-}
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  for (let waited = 0; waited < 3000; waited += 50) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not met within 3s');
 }
 
 /** The pid a command printed first (`echo $$`). */
@@ -241,10 +227,6 @@ async function firstLine(pending: { stdout: NodeJS.ReadableStream }): Promise<nu
 }
 
 /** Waits (briefly) for a process to be gone: a signal is delivered at once, but dying takes a moment. */
-async function gone(pid: number): Promise<boolean> {
-  for (let waited = 0; waited < 2000; waited += 50) {
-    if (!alive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
+function gone(pid: number): Promise<boolean> {
+  return eventually(() => !isAlive(pid), 2000);
 }

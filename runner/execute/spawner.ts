@@ -40,7 +40,6 @@ class RemoteChild extends EventEmitter {
   readonly stderr = new PassThrough();
   readonly stdin: Writable;
   readonly stdio: [Writable, PassThrough, PassThrough];
-  #pendingKill: NodeJS.Signals | undefined;
 
   constructor(
     readonly id: number,
@@ -62,8 +61,7 @@ class RemoteChild extends EventEmitter {
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
     if (this.exitCode !== null || this.signalCode !== null) return false;
-    // Asked before the host reported the pid: it is sent along as soon as the host knows the child.
-    if (this.pid === undefined) this.#pendingKill = signal;
+    // By id: the host knows the child from the spawn message, which the channel delivers first, pid or no pid yet.
     this.send({ type: 'kill', id: this.id, signal });
     return true;
   }
@@ -73,10 +71,7 @@ class RemoteChild extends EventEmitter {
       this.emit('error', Object.assign(new Error(message.message), { code: message.code, errno: message.errno }));
       return;
     }
-    if (message.pid !== undefined) {
-      this.pid = message.pid;
-      if (this.#pendingKill) this.send({ type: 'kill', id: this.id, signal: this.#pendingKill });
-    }
+    if (message.pid !== undefined) this.pid = message.pid;
     for (const { stream, data } of message.output) this[stream].write(Buffer.from(data));
     if (message.close) this.#close(message.close.code, message.close.signal);
   }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
+import { lockKey } from '../journal/lock.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
 const CANARY = 'cAnArY-7f3e9b2d41-s3cr3t~value';
@@ -145,13 +146,9 @@ describe('run lock', () => {
     assert.equal(first.code, 0);
     const locks = path.join(dir, '.runbook', 'locks');
     mkdirSync(locks, { recursive: true });
-    const key = readdirSync(locks).find((name) => name.endsWith('.lock')) ?? 'runbook-x.lock';
     // A lock left by a crashed run: a pid that cannot exist.
-    for (const name of readdirSync(locks)) if (name.endsWith('.lock')) writeFileSync(path.join(locks, name), '');
-    const { createHash } = await import('node:crypto');
-    const name = `runbook-${createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 12)}.lock`;
+    const name = `${lockKey(undefined, file)}.lock`;
     writeFileSync(path.join(locks, name), JSON.stringify({ pid: 2 ** 22 + 7, host: os.hostname(), runId: 'crashed', since: '2026-01-01' }));
-    void key;
     const second = await runCli(['run', file], { cwd: dir });
     assert.equal(second.code, 0, second.stderr);
   });

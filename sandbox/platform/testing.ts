@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { startSandbox, type SandboxHandle } from '../index.ts';
+export { waitFor } from '../../runner/test/helpers.ts';
 import { createIdentityComponent } from '../identity/index.ts';
 import { createPlatformComponent, platformOf, type Platform, type PlatformOptions } from './platform.ts';
 
@@ -71,16 +72,6 @@ export async function startTestSandbox(options: PlatformOptions = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The current secret of the app as the tenant holds it (test-only: the value never goes to output). */
