@@ -4,16 +4,15 @@
  * outlives the killed runner; everything goes through the real CLI.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { control } from '../sandbox/test/helpers.ts';
+import { controlRequest } from '../sandbox/client.ts';
 import { repoRoot, runCli } from '../runner/test/helpers.ts';
+import { envFileSecret, sha256 } from './helpers.ts';
 import { readState } from '../sandbox/state.ts';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 async function withSandbox(body: (workspace: string, facts: Record<string, string>) => Promise<void>): Promise<void> {
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'kill-resume-'));
@@ -29,7 +28,7 @@ async function withSandbox(body: (workspace: string, facts: Record<string, strin
 }
 
 async function read<T>(facts: Record<string, string>, route: string): Promise<T> {
-  const response = await control(facts, readFileSync(facts['ca-file']!, 'utf8'), 'GET', route);
+  const response = await controlRequest(facts, 'GET', route);
   return (await response.json()) as T;
 }
 
@@ -66,8 +65,7 @@ describe('kill -9 during the rotation, then runbook resume', { concurrency: fals
         assert.equal(after.length, 1);
         assert.ok(!before.some((credential) => credential.keyId === after[0]!.keyId));
         // The env holds the captured value (compared by digest).
-        const env = readFileSync(path.join(facts['vps-home']!, 'platform', '.env.production'), 'utf8');
-        const envValue = /^MICROSOFT_GRAPH_CLIENT_SECRET=(.*)$/m.exec(env)?.[1] ?? '';
+        const envValue = envFileSecret(facts);
         const local = readFileSync(path.join(facts['sandbox-dir']!, 'fm-dogfood', 'm365_graph_secret.txt'), 'utf8');
         assert.equal(sha256(envValue), sha256(local.replace(/\n$/, '')));
         // No temp secret file anywhere.

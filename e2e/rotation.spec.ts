@@ -10,14 +10,13 @@
  * screen masks the Value column. The second test then searches every artifact of the run for every secret the tenant
  * ever issued.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfidentialClientApplication } from '@azure/msal-node';
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import type { Step } from '../runner/model.ts';
-import { createMsalNetworkClient } from '../runner/net/msal.ts';
-import { createFetch } from '../runner/net/tls.ts';
+import { controlRequest } from '../sandbox/client.ts';
+import { GRAPH_SCOPES, msalClient } from '../sandbox/test/helpers.ts';
+import { envFileOf, envFileSecret, sha256 } from './helpers.ts';
 import type { Interaction } from '../runner/execute/engine.ts';
 import { jsonReporter } from '../runner/report/json.ts';
 import { junitReporter } from '../runner/report/junit.ts';
@@ -36,7 +35,6 @@ test.describe.configure({ mode: 'serial' });
 
 const runbookFile = path.resolve(import.meta.dirname, '..', 'runbook.md');
 const runbookName = path.relative(process.cwd(), runbookFile);
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 interface Credential {
   keyId: string;
@@ -82,8 +80,7 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
   const platform = platformOf(sandbox.context);
   if (!platform) throw new Error('the sandbox has no platform side');
   const caPem = readFileSync(facts['ca-file']!, 'utf8');
-  const control = createFetch(caPem);
-  const credentials = async () => (await (await control(`${facts.control}/tenant/credentials`)).json()) as Credential[];
+  const credentials = async () => (await (await controlRequest(facts, 'GET', '/tenant/credentials')).json()) as Credential[];
   const approvals = async () => (await (await platform.backendFetch('backend-b2b', '/admin/approvals')).json()) as ApprovalRow[];
 
   const oldKeyIds = (await credentials()).map((credential) => credential.keyId);
@@ -171,10 +168,9 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
   });
 
   const secretFile = result.target.get('secret-file');
-  const envFile = path.join(facts['vps-home']!, facts['env-file']!);
+  const envFile = envFileOf(facts);
   await test.step('the VPS env holds the captured secret (compared by digest)', async () => {
-    const line = readFileSync(envFile, 'utf8').split('\n').find((candidate) => candidate.startsWith('MICROSOFT_GRAPH_CLIENT_SECRET='));
-    const envDigest = sha256(line?.slice('MICROSOFT_GRAPH_CLIENT_SECRET='.length) ?? '');
+    const envDigest = sha256(envFileSecret(facts));
     expect(envDigest).toBe(sha256(readFileSync(secretFile, 'utf8').replace(/\n$/, '')));
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
   });
@@ -183,7 +179,7 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
     // Container times are sandbox-clock milliseconds; the file's mtime is real time.
     const offset = sandbox.context.clock.now() - Date.now();
     const edited = statSync(envFile).mtimeMs;
-    const containers = (await (await control(`${facts.control}/containers`)).json()) as ContainerView[];
+    const containers = (await (await controlRequest(facts, 'GET', '/containers')).json()) as ContainerView[];
     for (const service of ['backend-b2b', 'backend-gateway']) {
       const running = containers.find((container) => container.service === service && container.state === 'running');
       expect(running, `${service} is running`).toBeTruthy();
@@ -193,16 +189,8 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
   });
 
   await test.step('msal-node mints a token with the new secret', async () => {
-    const app = new ConfidentialClientApplication({
-      auth: {
-        clientId: facts['client-id']!,
-        authority: `${facts.authority}/${facts['tenant-id']}`,
-        clientSecret: readFileSync(secretFile, 'utf8').replace(/\n$/, ''),
-        knownAuthorities: [new URL(facts.authority!).host],
-      },
-      system: { networkClient: createMsalNetworkClient(caPem) },
-    });
-    const token = await app.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'], skipCache: true });
+    const app = msalClient(facts, caPem, readFileSync(secretFile, 'utf8').replace(/\n$/, ''));
+    const token = await app.acquireTokenByClientCredential({ scopes: GRAPH_SCOPES, skipCache: true });
     expect(token?.accessToken).toBeTruthy();
   });
 

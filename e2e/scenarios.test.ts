@@ -4,25 +4,20 @@
  * in this folder is the `*.spec.ts` files).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { collector } from '../runner/test/helpers.ts';
+import { envFileSecret, sha256 } from './helpers.ts';
 import type { Reporter } from '../runner/report/events.ts';
 import { runFile } from '../runner/run.ts';
 import { startSandbox, type SandboxHandle } from '../sandbox/index.ts';
-import { control } from '../sandbox/test/helpers.ts';
+import { controlRequest } from '../sandbox/client.ts';
 import { platformOf } from '../sandbox/platform/index.ts';
 import type { FaultSpec } from '../sandbox/types.ts';
 
 const runbookPath = path.resolve(import.meta.dirname, '..', 'runbook.md');
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const handles: SandboxHandle[] = [];
-after(async () => {
-  for (const handle of handles) await handle.stop().catch(() => {});
-});
 
 interface Scenario {
   identity?: { existingSecretExpiresInDays?: number };
@@ -31,15 +26,18 @@ interface Scenario {
   before?: (sandbox: SandboxHandle) => Promise<void>;
 }
 
-async function rotate(scenario: Scenario = {}) {
+/** One rotation on a sandbox of its own, stopped and removed when the test ends (a full sandbox is a dozen processes). */
+async function rotate(t: TestContext, scenario: Scenario = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rotation-'));
   const sandbox = await startSandbox({ dir: path.join(dir, 'sandbox'), ...(scenario.identity ? { identity: scenario.identity } : {}) });
-  handles.push(sandbox);
+  t.after(async () => {
+    await sandbox.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
   const platform = platformOf(sandbox.context)!;
   const tenant = sandbox.context.tenant!;
   const oldSecret = tenant.credentials()[0]!;
-  const envFile = path.join(sandbox.facts['vps-home']!, 'platform', '.env.production');
-  const envSecret = () => /^MICROSOFT_GRAPH_CLIENT_SECRET=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1] ?? '';
+  const envSecret = () => envFileSecret(sandbox.facts);
   await scenario.before?.(sandbox);
   const events = collector();
   const faults: Reporter = {
@@ -61,9 +59,6 @@ async function rotate(scenario: Scenario = {}) {
 }
 
 type Platform = NonNullable<ReturnType<typeof platformOf>>;
-/** POSTs to the sandbox's control API, trusting it through its CA file as every client of the sandbox does. */
-const post = (sandbox: SandboxHandle, route: string, body: unknown): Promise<Response> =>
-  control(sandbox.facts, readFileSync(sandbox.facts['ca-file']!, 'utf8'), 'POST', route, body);
 
 const sendTestMail = async (platform: Platform, to: string) =>
   (await (await platform.backendFetch('backend-b2b', '/admin/send-test-mail', { method: 'POST', body: { to } })).json()) as { path: string };
@@ -72,8 +67,8 @@ const approvals = async (platform: Platform) =>
   (await (await platform.backendFetch('backend-b2b', '/admin/approvals')).json()) as Array<{ status: string }>;
 
 describe('runbook.md on the sandbox', { concurrency: false }, () => {
-  it('rotates proactively (SEV3): one new secret, the env holds it, the old one is gone, nothing was ever both-dead', async () => {
-    const run = await rotate();
+  it('rotates proactively (SEV3): one new secret, the env holds it, the old one is gone, nothing was ever both-dead', async (t) => {
+    const run = await rotate(t);
     assert.equal(run.result.exitCode, 0, JSON.stringify(run.events.of('step-end').filter((event) => event.failure)));
     assert.match(run.outputOf('assess'), /severity: SEV3/);
     const credentials = run.tenant.credentials();
@@ -86,15 +81,15 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     assert.deepEqual(report.leaks, []);
   });
 
-  it('restores mail in both directions when the secret had already expired (SEV2)', async () => {
-    const run = await rotate({
+  it('restores mail in both directions when the secret had already expired (SEV2)', async (t) => {
+    const run = await rotate(t, {
       identity: { existingSecretExpiresInDays: -1 },
       before: async (sandbox) => {
         const platform = platformOf(sandbox.context)!;
         // Before: outbound mail is on the fallback path and inbound ingest is stopped.
         assert.equal((await sendTestMail(platform, 'someone@example.com')).path, 'file');
         const pending = (await approvals(platform)).length;
-        const delivered = await post(sandbox, '/mail/inbound', { from: sandbox.facts['verified-sender'], to: sandbox.facts['mailbox'], subject: 'before the rotation' });
+        const delivered = await controlRequest(sandbox.facts, 'POST', '/mail/inbound', { from: sandbox.facts['verified-sender'], to: sandbox.facts['mailbox'], subject: 'before the rotation' });
         assert.equal(delivered.status, 201);
         await new Promise((resolve) => setTimeout(resolve, 1500));
         assert.equal((await approvals(platform)).length, pending);
@@ -112,8 +107,8 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     ['truncated', { kind: 'clipboard-truncate', params: { length: 20 } }],
     ['newline-padded', { kind: 'clipboard-newline', params: { text: '\n' } }],
   ] as const) {
-    it(`rolls back a ${name} paste: Step 5 fails, the env is restored and reloaded, the old secret still works, Step 7 never runs`, async () => {
-      const run = await rotate({ faultsAt: { 'capture-secret': [fault] } });
+    it(`rolls back a ${name} paste: Step 5 fails, the env is restored and reloaded, the old secret still works, Step 7 never runs`, async (t) => {
+      const run = await rotate(t, { faultsAt: { 'capture-secret': [fault] } });
       assert.equal(run.result.exitCode, 1);
       assert.equal(run.statusOf('token-roundtrip'), 'failed');
       assert.equal(run.statusOf('delete-old-secret'), undefined);
@@ -135,10 +130,10 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     });
   }
 
-  it('re-arms a subscription that lapsed during the dead window (Step 6)', async () => {
-    const run = await rotate({
+  it('re-arms a subscription that lapsed during the dead window (Step 6)', async (t) => {
+    const run = await rotate(t, {
       before: async (sandbox) => {
-        const response = await post(sandbox, '/subscriptions/lapse', {});
+        const response = await controlRequest(sandbox.facts, 'POST', '/subscriptions/lapse', {});
         assert.equal(response.status, 200);
       },
     });
@@ -147,8 +142,8 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     assert.match(run.outputOf('watch-ingest'), /approval created .* status=pending/);
   });
 
-  it('fails safe when SSH drops during the upload: nothing changed on the VPS and no temp secret left anywhere', async () => {
-    const run = await rotate({ faultsAt: { 'update-env': [{ kind: 'ssh-drop', count: 1, params: { afterBytes: 8 } }] } });
+  it('fails safe when SSH drops during the upload: nothing changed on the VPS and no temp secret left anywhere', async (t) => {
+    const run = await rotate(t, { faultsAt: { 'update-env': [{ kind: 'ssh-drop', count: 1, params: { afterBytes: 8 } }] } });
     assert.equal(run.result.exitCode, 1);
     assert.equal(run.statusOf('update-env'), 'failed');
     assert.equal(sha256(run.envSecret()), sha256(run.oldSecret.value));

@@ -1,8 +1,8 @@
+import { controlRequest } from './client.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFetch } from '../runner/net/tls.ts';
 import { parseDuration } from './clock.ts';
 import { defaultSandboxDir } from './index.ts';
 import { isAlive, readState, removeState, runningSandbox, type SandboxState } from './state.ts';
@@ -25,11 +25,7 @@ function printFacts(facts: Record<string, string>, out: Out): void {
 }
 
 async function callControl(state: SandboxState, method: string, path: string, body?: unknown): Promise<unknown> {
-  const caPem = readFileSync(state.facts['ca-file'] as string, 'utf8');
-  const response = await createFetch(caPem)(`${state.facts.control}${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
+  const response = await controlRequest(state.facts, method, path, body);
   const text = await response.text();
   const parsed: unknown = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
   if (!response.ok) throw new Error((parsed as { error?: string })?.error ?? `control API answered ${response.status}`);

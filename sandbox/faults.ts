@@ -9,8 +9,8 @@ export function createFaults(): Faults {
       if (!Number.isInteger(count) || count < 1) throw new RangeError(`Unexpected fault count ${count}, expected a positive integer`);
       armed.push({ ...spec, count });
     },
-    take(kind) {
-      const index = armed.findIndex((fault) => fault.kind === kind);
+    take(kind, matches = () => true) {
+      const index = armed.findIndex((fault) => fault.kind === kind && matches(fault));
       const fault = armed[index];
       if (!fault) return undefined;
       fault.count -= 1;

@@ -1,3 +1,4 @@
+import { controlRequest } from './client.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,11 +81,7 @@ describe('sandbox lifecycle', () => {
     };
     const sandbox = await startSandbox({ dir, components: [createIdentityComponent(), custom] });
     try {
-      const call = (method: string, path: string, body?: unknown) =>
-        createFetch(readFileSync(sandbox.facts['ca-file'] as string, 'utf8'))(`${sandbox.facts.control}${path}`, {
-          method,
-          ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-        });
+      const call = (method: string, path: string, body?: unknown) => controlRequest(sandbox.facts, method, path, body);
       assert.deepEqual(await (await call('POST', '/custom/echo', { x: 1 })).json(), { echoed: { x: 1 } });
       const before = sandbox.context.clock.now();
       const advanced = (await (await call('POST', '/clock/advance', { duration: '2d' })).json()) as { offsetMs: number };

@@ -45,8 +45,8 @@ export interface FaultSpec {
 
 export interface Faults {
   inject(spec: FaultSpec): void;
-  /** Consumes one occurrence of the fault if armed; returns its spec, or undefined. */
-  take(kind: string): FaultSpec | undefined;
+  /** Consumes one occurrence of the first armed fault of `kind` (that `matches`, when given); returns its spec. */
+  take(kind: string, matches?: (spec: FaultSpec) => boolean): FaultSpec | undefined;
   list(): FaultSpec[];
   clear(): void;
 }

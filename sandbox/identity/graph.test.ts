@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
 import { createFetch } from '../../runner/net/tls.ts';
-import { control, currentSecret, GRAPH_SCOPES, msalClient, sandboxGraphClient, startIdentitySandbox, startNotificationListener, type NotificationListener } from '../test/helpers.ts';
+import { controlRequest } from '../client.ts';
+import { currentSecret, GRAPH_SCOPES, msalClient, sandboxGraphClient, startIdentitySandbox, startNotificationListener, type NotificationListener } from '../test/helpers.ts';
 
 type Sandbox = Awaited<ReturnType<typeof startIdentitySandbox>>;
 
@@ -115,7 +116,7 @@ describe('sandbox Graph with the real graph client and msal-node', () => {
     assert.match(subscription.id, /^[0-9a-f-]{36}$/);
 
     const notified = listener.next('/notify');
-    const inbound = await control(sandbox.facts, sandbox.caPem, 'POST', '/mail/inbound', {
+    const inbound = await controlRequest(sandbox.facts, 'POST', '/mail/inbound', {
       from: sandbox.facts['verified-sender'],
       to: sandbox.facts['ingest-address'],
       subject: 'Soccer practice moved to 5pm',
@@ -172,7 +173,7 @@ describe('sandbox Graph with the real graph client and msal-node', () => {
     const [event] = (await removed).value;
     assert.equal(event?.lifecycleEvent, 'subscriptionRemoved');
     assert.equal(event?.clientState, 'soon-gone');
-    await control(sandbox.facts, sandbox.caPem, 'POST', '/mail/inbound', { to: sandbox.facts.mailbox, subject: 'late', body: '' });
+    await controlRequest(sandbox.facts, 'POST', '/mail/inbound', { to: sandbox.facts.mailbox, subject: 'late', body: '' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(listener.received.filter((r) => r.path === '/expiring').length, 0);
     assert.equal((await graphError(graph.api(`/subscriptions/${subscription.id}`).get())).statusCode, 404);
@@ -189,7 +190,7 @@ describe('sandbox Graph with the real graph client and msal-node', () => {
     });
     const inbox = await graph.api('/users/admin@curate-me.ai/messages').get();
     assert.equal(inbox.value[0]?.subject, 'Approval needed');
-    const external = (await (await control(sandbox.facts, sandbox.caPem, 'GET', '/mail/external')).json()) as Array<{ to: string[] }>;
+    const external = (await (await controlRequest(sandbox.facts, 'GET', '/mail/external')).json()) as Array<{ to: string[] }>;
     assert.deepEqual(external.at(-1)?.to, ['parent@example.com']);
   });
 });

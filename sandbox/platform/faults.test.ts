@@ -1,24 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FaultSpec, Faults } from '../types.ts';
+import { createFaults as faults } from '../faults.ts';
 import { takeUnhealthy, wrapClipboard } from './faults.ts';
-
-function faults(): Faults {
-  let armed: FaultSpec[] = [];
-  return {
-    inject: (s) => { armed.push({ count: 1, ...s }); },
-    take(kind) {
-      const i = armed.findIndex((f) => f.kind === kind);
-      if (i < 0) return undefined;
-      const f = armed[i]!;
-      f.count = (f.count ?? 1) - 1;
-      if (f.count <= 0) armed.splice(i, 1);
-      return f;
-    },
-    list: () => armed.map((f) => ({ ...f })),
-    clear: () => { armed = []; },
-  };
-}
 
 describe('platform faults', () => {
   it('truncates or newline-pads one clipboard read, then reads clean again', () => {

@@ -33,9 +33,6 @@ export function sshDropPolicy(faults: Faults): () => 'now' | number | undefined 
 
 /** Consumes a `container-unhealthy` fault aimed at `container` (or at any backend container when it names none). */
 export function takeUnhealthy(faults: Faults, container: string): boolean {
-  const match = (s: FaultSpec): boolean => s.kind === 'container-unhealthy'
-    && (s.params?.container === undefined || s.params.container === container);
-  // take() consumes the first of the kind; only do so when that one is aimed at us.
-  const first = faults.list().find((s) => s.kind === 'container-unhealthy');
-  return first !== undefined && match(first) && faults.take('container-unhealthy') !== undefined;
+  const aimedHere = (spec: FaultSpec) => spec.params?.container === undefined || spec.params.container === container;
+  return faults.take('container-unhealthy', aimedHere) !== undefined;
 }

@@ -185,17 +185,6 @@ async function startPlatform(
     return undefined;
   });
 
-  // `subscription-lapse` is consumed at the next renewal by the backend; one marked `immediate` lapses now.
-  const lapseTimer = setInterval(() => {
-    const armed = context.faults.list().find((f) => f.kind === 'subscription-lapse' && f.params?.immediate);
-    if (!armed || !context.facts.control) return;
-    context.faults.take('subscription-lapse');
-    void fetch(`${context.facts.control}/subscriptions/lapse`, { method: 'POST', dispatcher: caAgent } as RequestInit)
-      .then((r) => r.body?.cancel(), (err: Error) => context.log.write('platform', `subscription-lapse failed: ${err.message}`));
-  }, 250);
-  lapseTimer.unref();
-  cleanups.push(() => clearInterval(lapseTimer));
-
   if (options.startContainers !== false) {
     await composeUp([]);
     await waitHealthy(BACKEND_SERVICES.map((s) => `curateme-${s}`)).catch((err: Error) => context.log.write('platform', err.message));

@@ -7,7 +7,6 @@ import { ConfidentialClientApplication, type Configuration } from '@azure/msal-n
 import { Client } from '@microsoft/microsoft-graph-client';
 import { createGraphFetchOptions } from '../../runner/net/graph.ts';
 import { createMsalNetworkClient } from '../../runner/net/msal.ts';
-import { createFetch } from '../../runner/net/tls.ts';
 import { createIdentityComponent, type IdentityOptions } from '../identity/index.ts';
 import { startSandbox, type SandboxHandle } from '../index.ts';
 
@@ -135,10 +134,3 @@ export async function startNotificationListener(behaviour: 'echo' | 'wrong-token
   };
 }
 
-/** Calls the sandbox's control API the way the CLI and the platform side do. */
-export async function control(facts: Readonly<Record<string, string>>, caPem: string, method: string, path: string, body?: unknown): Promise<Response> {
-  return createFetch(caPem)(`${facts.control}${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-}

@@ -50,7 +50,7 @@ describe('the backend stand-in', () => {
   });
 
   it('a lapsed subscription stops ingest until ensure_inbound_subscription re-arms it', async () => {
-    t.sandbox.context.faults.inject({ kind: 'subscription-lapse', params: { immediate: true } });
+    await (await t.fetch(`${t.facts.control}/subscriptions/lapse`, { body: {} })).body?.cancel();
     await waitFor('lapse', async () => {
       const subs = (await (await t.fetch(`${t.facts.control}/subscriptions`)).json()) as { active: unknown[] };
       return subs.active.length === 0 || undefined;
