@@ -28,6 +28,12 @@ export class LineIndex {
   lineStart(line: number): number {
     return this.starts[line - 1] ?? this.source.length;
   }
+
+  /** The text of a line, without its line break. */
+  text(line: number): string {
+    const end = this.starts[line];
+    return this.source.slice(this.lineStart(line), end === undefined ? undefined : end - 1);
+  }
 }
 
 /** A fenced (or indented) code node with the exact source range of its content, so findings point inside it. */

@@ -162,12 +162,12 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       for (const claim of claims) {
         const errorText = claim.text.replace(/\s*(?:\.\.\.|…)\s*$/, '').trim();
         if (errorText.length < 10 || !/\s/.test(errorText)) continue;
-        mentions.push({ kind: 'error-text', errorText, text: errorText, span: span(claim.at, claim.at + errorText.length), ...common });
+        mentions.push({ kind: 'error-text', text: errorText, span: span(claim.at, claim.at + errorText.length), ...common });
       }
       for (const match of region.text.matchAll(STEP_NAME)) {
         const stepName = match[2]!.trim();
         const at = match.index + 1 + match[2]!.indexOf(stepName);
-        mentions.push({ kind: 'step-name', stepName, text: stepName, span: span(at, at + stepName.length), ...common });
+        mentions.push({ kind: 'step-name', text: stepName, span: span(at, at + stepName.length), ...common });
       }
     }
   });

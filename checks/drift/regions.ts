@@ -1,7 +1,7 @@
 import type { Code, InlineCode, Link, Root, Text, Yaml } from 'mdast';
 import { visit } from 'unist-util-visit';
 import { codeRegion, SCRIPT_LANGS, type LineIndex } from '../markdown.ts';
-import { scanScript } from '../source/script-scan.ts';
+import { closingParen, scanScript } from '../source/script-scan.ts';
 import type { RegionKind } from './types.ts';
 
 /**
@@ -25,12 +25,7 @@ const REDACTED = /\[secret:([A-Za-z0-9_.-]+)\]/g;
 function blankSecretLabels(views: { text: string; code: string }): string {
   let text = views.text;
   for (const call of views.code.matchAll(SECRET_CALL)) {
-    let depth = 0;
-    let close = call.index + call[0].length - 1;
-    for (; close < views.code.length; close++) {
-      if (views.code[close] === '(') depth++;
-      else if (views.code[close] === ')' && --depth === 0) break;
-    }
+    const close = closingParen(views.code, call.index + call[0].length - 1);
     const start = call.index + call[0].length;
     text = text.slice(0, start) + text.slice(start, close).replace(LABEL, (label) => ' '.repeat(label.length)) + text.slice(close);
   }

@@ -1,7 +1,6 @@
 import { composeName } from './rules/compose-name.ts';
 import { envVar } from './rules/env-var.ts';
-import { errorText } from './rules/error-text.ts';
-import { stepName } from './rules/step-name.ts';
+import { errorText, stepName } from './rules/quoted-text.ts';
 import { exemption } from './rules/exemption.ts';
 import { filePath } from './rules/file-path.ts';
 import { freshness } from './rules/freshness.ts';

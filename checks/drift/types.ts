@@ -40,8 +40,8 @@ export type Mention =
   | (MentionBase & { kind: 'env'; name: string; prefix: boolean })
   | (MentionBase & { kind: 'flag'; flag: string; script: string })
   | (MentionBase & { kind: 'kebab' })
-  | (MentionBase & { kind: 'error-text'; errorText: string })
-  | (MentionBase & { kind: 'step-name'; stepName: string });
+  | (MentionBase & { kind: 'error-text' })
+  | (MentionBase & { kind: 'step-name' });
 
 export type MentionKind = Mention['kind'];
 export type MentionOf<K extends MentionKind> = Extract<Mention, { kind: K }>;

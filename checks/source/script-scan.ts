@@ -149,3 +149,13 @@ export function scanScript(source: string): ScriptViews {
 export function zxCommands(views: ScriptViews): TemplateLiteral[] {
   return views.templates.filter((template) => /^\$(?:\.sync)?(?:\(.*\))?$/s.test(template.tag));
 }
+
+/** Offset of the `)` that closes the `(` at `open`, or `text.length` when it is never closed. */
+export function closingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return i;
+  }
+  return text.length;
+}

@@ -1,3 +1,5 @@
+import { closingParen } from './script-scan.ts';
+
 /**
  * Just enough of POSIX shell to find commands and their arguments with their offsets: quoting, `\`-newline
  * continuations, `;` `&&` `||` `|` `&`, redirections, heredocs, and the commands that run a command string
@@ -83,13 +85,9 @@ function findClose(text: string, from: number, quote: string): number {
   return i;
 }
 
+/** The closing `)`, or the last character of an unclosed group. */
 function findParen(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    if (text[i] === '(') depth++;
-    else if (text[i] === ')' && --depth === 0) return i;
-  }
-  return text.length - 1;
+  return Math.min(closingParen(text, open), text.length - 1);
 }
 
 /** Parses shell text into commands (nested ones included, flattened in order). Never throws. */

@@ -47,6 +47,11 @@ function spanOf(node: { position?: { start: { line: number; column: number; offs
   };
 }
 
+/** Findings about a block point at its opening fence line (`text`), not at the whole block. */
+export function fenceLineSpan(span: Span, text: string): Span {
+  return { start: span.start, end: { line: span.start.line, column: text.length + 1 } };
+}
+
 function wordSpan(line: number, word: InfoWord): Span {
   return { start: { line, column: word.column }, end: { line, column: word.endColumn } };
 }
@@ -111,7 +116,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
       messages.push(
         diagnostic(`Unclosed \`${role}\` fence, expected a closing fence before the end of the document`, {
           file,
-          place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } },
+          place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''),
           ruleId: 'unclosed-fence',
         }),
       );
@@ -122,7 +127,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
       messages.push(
         diagnostic(
           `Unexpected language \`${fence.info.lang || '(none)'}\` for a \`${role}\` block, expected ${wantsCode ? '`ts`' : '`text` or `console`'}`,
-          { file, place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } }, ruleId: 'block-language' },
+          { file, place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''), ruleId: 'block-language' },
         ),
       );
       return;
@@ -203,7 +208,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
       messages.push(
         diagnostic(`Unexpected \`${role}\` block with no step before it in its section, expected a \`ts step\` block above it`, {
           file,
-          place: { start: span.start, end: { line: span.start.line, column: (lines[span.start.line - 1] ?? '').length + 1 } },
+          place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''),
           ruleId: 'orphan-block',
         }),
       );

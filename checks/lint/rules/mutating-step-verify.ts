@@ -1,3 +1,4 @@
+import { fenceLineSpan } from '../../../runner/parse/index.ts';
 import { stepMutation } from '../mutating.ts';
 import type { LintRule } from '../types.ts';
 
@@ -8,21 +9,15 @@ import type { LintRule } from '../types.ts';
 export const mutatingStepVerify: LintRule = {
   id: 'mutating-step-verify',
   description: 'A step that changes something (ssh/scp/docker, file writes, Graph writes, manual or confirm) has a verify',
-  check({ runbook, report }) {
+  check({ runbook, lines, report }) {
     for (const step of runbook.steps) {
       if (step.verifies.length > 0 || step.expects.length > 0) continue;
       const why = stepMutation(step);
       if (!why) continue;
       report(
         `Unexpected mutating step \`${step.id}\` (it ${why}) with no verify, expected a \`ts verify\` block after it`,
-        fenceLine(step.block.span, runbook.source),
+        fenceLineSpan(step.block.span, lines.text(step.block.span.start.line)),
       );
     }
   },
 };
-
-/** Findings about a block point at its opening fence line, not the whole block. */
-export function fenceLine(span: { start: { line: number; column: number } }, source: string) {
-  const line = source.split('\n', span.start.line)[span.start.line - 1] ?? '';
-  return { start: span.start, end: { line: span.start.line, column: line.length + 1 } };
-}

@@ -1,7 +1,7 @@
 import type { Span } from '../../../runner/model.ts';
 import { codeRegions, PYTHON_LANGS, SCRIPT_LANGS, SHELL_LANGS } from '../../markdown.ts';
 import type { Report } from '../../rule.ts';
-import { scanScript, zxCommands } from '../../source/script-scan.ts';
+import { closingParen, scanScript, zxCommands } from '../../source/script-scan.ts';
 import { commandName, parseShell, printsToTerminal, type ShellCommand, type ShellWord } from '../../source/shell.ts';
 import { isSecretFileName, isSecretName } from '../secret-names.ts';
 import type { LintRule } from '../types.ts';
@@ -78,12 +78,7 @@ function checkShell(commands: ShellCommand[], place: Place, report: Report): voi
 function printedSecrets(code: string, pattern: RegExp, place: Place, report: Report): void {
   for (const call of code.matchAll(pattern)) {
     const open = call.index + call[0].length - 1;
-    let depth = 0;
-    let close = open;
-    for (; close < code.length; close++) {
-      if (code[close] === '(') depth++;
-      else if (code[close] === ')' && --depth === 0) break;
-    }
+    const close = closingParen(code, open);
     const args = code.slice(open + 1, close);
     const printer = call[1]!.replace(/\s+/g, '');
     for (const identifier of args.matchAll(IDENTIFIER)) {

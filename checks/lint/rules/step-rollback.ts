@@ -1,6 +1,6 @@
+import { fenceLineSpan } from '../../../runner/parse/index.ts';
 import { stepMutation } from '../mutating.ts';
 import type { LintRule } from '../types.ts';
-import { fenceLine } from './mutating-step-verify.ts';
 
 /**
  * On failure the runner undoes completed steps in reverse; a mutating step without a rollback silently breaks that
@@ -10,7 +10,7 @@ export const stepRollback: LintRule = {
   id: 'step-rollback',
   description: 'A mutating step has a rollback block, or says `rollback=none reason="..."`',
   severity: 'warning',
-  check({ runbook, report }) {
+  check({ runbook, lines, report }) {
     for (const step of runbook.steps) {
       if (step.rollback && step.options.rollbackNone !== undefined) {
         report(
@@ -25,7 +25,7 @@ export const stepRollback: LintRule = {
       if (!why) continue;
       report(
         `Unexpected mutating step \`${step.id}\` (it ${why}) with no rollback, expected a \`ts rollback\` block or \`rollback=none reason="..."\``,
-        fenceLine(step.block.span, runbook.source),
+        fenceLineSpan(step.block.span, lines.text(step.block.span.start.line)),
       );
     }
   },
