@@ -1,11 +1,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseRunbook } from '../runner/parse/index.ts';
 import { checkDrift } from '../checks/drift/index.ts';
+import { repoPath } from '../runner/repo.ts';
+import type { BenchResult } from './runner.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FILES = 10_000;
 const TARGET_MS = 2_000;
 
@@ -53,7 +54,7 @@ function tsModule(n: number): string {
 
 /** Writes a repo of `FILES` files (the platform fixture plus generated ones) and a node_modules the walk must skip. */
 export function generateRepo(dir: string, files = FILES): void {
-  cpSync(path.join(ROOT, 'fixtures/platform'), dir, { recursive: true });
+  cpSync(repoPath('fixtures', 'platform'), dir, { recursive: true });
   const countFiles = (folder: string): number =>
     readdirSync(folder, { withFileTypes: true }).reduce((count, entry) => count + (entry.isDirectory() ? countFiles(path.join(folder, entry.name)) : 1), 0);
   let written = countFiles(dir);
@@ -72,17 +73,18 @@ export function generateRepo(dir: string, files = FILES): void {
 }
 
 /** `npm run bench`: drift check of the sample runbook over a generated 10,000-file repo, target <= 2 s. */
-export async function benchDrift(): Promise<{ name: string; ms: number; target: number }> {
+export async function benchDrift(): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-drift-'));
   try {
     generateRepo(dir);
-    const file = path.join(ROOT, 'fixtures/runbooks/drift-sample.md');
+    const file = repoPath('fixtures', 'runbooks', 'drift-sample.md');
     const parsed = parseRunbook(readFileSync(file, 'utf8'), 'fixtures/runbooks/drift-sample.md');
     const started = performance.now();
     const findings = await checkDrift(parsed, { repo: dir, now: new Date('2026-07-01T00:00:00Z') });
     const ms = performance.now() - started;
     if (findings.length > 0) throw new Error(`bench repo should be drift-free, got ${findings.length} findings: ${findings[0]!.reason}`);
-    return { name: `runbook check over a ${FILES.toLocaleString('en')}-file repo`, ms: Math.round(ms), target: TARGET_MS };
+    const value = Math.round(ms);
+    return { name: `runbook check over a ${FILES.toLocaleString('en')}-file repo`, value, unit: 'ms', target: TARGET_MS, pass: value <= TARGET_MS };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -90,5 +92,5 @@ export async function benchDrift(): Promise<{ name: string; ms: number; target: 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const result = await benchDrift();
-  console.log(`${result.name}: ${result.ms} ms (target ${result.target} ms)`);
+  console.log(`${result.name}: ${result.value} ms (target ${result.target} ms)`);
 }

@@ -1,3 +1,4 @@
+import { benchDrift } from './drift.ts';
 import { benchParse, benchSteps, type BenchResult } from './runner.ts';
 
 /** `npm run bench`: a table for people, then one JSON document for machines; exit 1 when a target is missed. */
@@ -5,16 +6,7 @@ async function main(): Promise<number> {
   // The process-level figures first: the in-process parse bench leaves a large heap behind whose collection would run
   // on the cores the measured processes need.
   const steps = benchSteps();
-  const results: BenchResult[] = [...benchParse(), ...steps];
-  try {
-    const { benchDrift } = (await import('./drift.ts')) as { benchDrift?: () => Promise<{ name: string; ms: number; target: number }> };
-    if (benchDrift) {
-      const drift = await benchDrift();
-      results.push({ name: drift.name, value: drift.ms, unit: 'ms', target: drift.target, pass: drift.ms <= drift.target });
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  }
+  const results: BenchResult[] = [...benchParse(), ...steps, await benchDrift()];
   const width = Math.max(...results.map((result) => result.name.length));
   for (const result of results) {
     const target = result.target !== undefined ? `  (target <= ${result.target}${result.unit}) ${result.pass ? 'ok' : 'MISSED'}` : '';

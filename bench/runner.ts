@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRunbook } from '../runner/parse/index.ts';
 import { planRun } from '../runner/plan/index.ts';
+import { repoPath } from '../runner/repo.ts';
 
 export interface BenchResult {
   name: string;
@@ -15,7 +16,6 @@ export interface BenchResult {
 }
 
 const fence = '```';
-const repo = path.resolve(import.meta.dirname, '..');
 
 export function generateRunbook(steps: number): string {
   const sections: string[] = ['---', 'title: Generated', 'owner: bench', '---', ''];
@@ -109,8 +109,8 @@ export function benchSteps(rounds = 7): BenchResult[] {
   writeFileSync(path.join(dir, 'steps-small.md'), generateRunbook(small));
   writeFileSync(path.join(dir, 'zx-large.md'), generateZxDocument(large));
   writeFileSync(path.join(dir, 'zx-small.md'), generateZxDocument(small));
-  const cli = path.join(repo, 'bin', 'runbook.js');
-  const zx = path.join(repo, 'node_modules', 'zx', 'build', 'cli.js');
+  const cli = repoPath('bin', 'runbook.js');
+  const zx = repoPath('node_modules', 'zx', 'build', 'cli.js');
   // File reports only: streaming a large event log through a pipe would measure the pipe, not the runner.
   const ours = (file: string) => timeCommand(process.execPath, [cli, 'run', file, '--reporter', 'junit', '--out', path.join(dir, 'reports')], dir);
   const theirs = (file: string) => timeCommand(process.execPath, [zx, '--quiet', file], dir);
