@@ -1,5 +1,6 @@
 import type { Locator, Page } from '@playwright/test';
 import type { Step } from '../runner/model.ts';
+import { escapeRegExp as escape } from '../runner/regexp.ts';
 
 /**
  * A portal click path as the runbook's prose writes it: every **bold** label of a manual step's intro, in order, with
@@ -77,7 +78,6 @@ export interface FollowOptions {
   shownOnce?: { from: string; through: string; run: (body: () => Promise<void>) => Promise<void> };
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Accessible names as the portal writes them, allowing a trailing count: "Client secrets" matches "Client secrets (2)". */
 const nameOf = (label: string) => new RegExp(`^\\s*${escape(label)}(\\s*\\(\\d+\\))?\\s*$`);

@@ -15,7 +15,7 @@ function printDiagnostics(error: RunbookInputError): void {
   for (const message of error.diagnostics) process.stderr.write(`${formatDiagnostic(message)}\n`);
 }
 
-async function createReporters(names: string, outDir: string, file: string): Promise<Reporter[]> {
+async function createReporters(names: string, outDir: string): Promise<Reporter[]> {
   const factories = names
     .split(',')
     .map((name) => name.trim())
@@ -25,7 +25,7 @@ async function createReporters(names: string, outDir: string, file: string): Pro
       if (!factory) throw new UsageError(`unknown reporter \`${name}\`, expected one of: ${Object.keys(REPORTERS).join(', ')}`);
       return factory;
     });
-  return Promise.all(factories.map((factory) => factory({ outDir, file, source: '' })));
+  return Promise.all(factories.map((factory) => factory({ outDir })));
 }
 
 /** Prompts only for a person at a terminal (and loaded only then); CI never waits on a question. */
@@ -68,7 +68,7 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
 }
 
 async function runCommand(file: string, flags: RunFlags): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
   const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
@@ -93,7 +93,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
 }
 
 async function resumeCommand(runId: string | undefined, flags: { reporter?: string; out: string }): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, 'runbook.md');
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
   const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
@@ -115,7 +115,7 @@ async function resumeCommand(runId: string | undefined, flags: { reporter?: stri
 }
 
 async function validateCommand(file: string, flags: RunFlags): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out, file);
+  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
   const signals = interruptOnSignals();
   try {
     const { validateRunbook } = await import('./validate.ts');
@@ -132,7 +132,8 @@ async function planCommand(file: string, flags: { json?: boolean; target?: strin
   const { loadRunbook } = await import('./load.ts');
   const { planRun, touches } = await import('./plan/index.ts');
   const runbook = await loadRunbook(file);
-  const plan = planRun(runbook, { target: flags.target ?? runbook.frontMatter.defaultTarget });
+  const target = flags.target ?? runbook.frontMatter.defaultTarget;
+  const plan = planRun(runbook, { target });
   const rows = plan.flatMap(({ step, skip }) => [
     { id: step.id, role: 'step', line: step.block.span.start.line, attributes: step.block.attributes, touches: touches(step), skip },
     ...[...step.verifies, ...step.expects, ...(step.rollback ? [step.rollback] : [])].map((block) => ({
@@ -145,7 +146,7 @@ async function planCommand(file: string, flags: { json?: boolean; target?: strin
     })),
   ]);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ file, target: flags.target ?? runbook.frontMatter.defaultTarget ?? null, steps: rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ file, target: target ?? null, steps: rows }, null, 2)}\n`);
     return EXIT.ok;
   }
   for (const row of rows) {

@@ -3,6 +3,7 @@ import { ProcessOutput } from 'zx';
 import type { Block } from '../model.ts';
 import type { Failure } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
+import { escapeRegExp } from '../regexp.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
@@ -37,7 +38,7 @@ export function locate(error: unknown, block: Block, mapper: SourceMapper | unde
   if (!mapper) return fallback;
   const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
   const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
-  const escaped = mapper.modulePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = escapeRegExp(mapper.modulePath);
   const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
   for (const match of text.matchAll(pattern)) {
     const position = mapper.toSource(Number(match[1]), Number(match[2]));

@@ -1,3 +1,5 @@
+import { escapeRegExp } from '../regexp.ts';
+
 /**
  * Replaces every known secret value (and the encodings it commonly leaks in: base64, base64url, URL-encoding, hex)
  * with `[secret:NAME]`. Every path that leaves the process (events, journal, reports, error messages) goes through it.
@@ -34,7 +36,7 @@ export class Redactor {
     this.#regex ??= new RegExp(
       [...this.#patterns.keys()]
         .sort((a, b) => b.length - a.length)
-        .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .map(escapeRegExp)
         .join('|'),
       'g',
     );
