@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import type { MutableSandboxContext } from '../context.ts';
-import { controlApp } from '../control.ts';
+import { CONTROL_PREFIX, controlApp } from '../control.ts';
 import { listenHttps, type Listener } from '../listen.ts';
 import { loadOrCreateLoopbackCert, spkiHash } from '../tls.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
@@ -14,7 +14,6 @@ import { identityControlRoutes } from './control-routes.ts';
 import { portalApp } from './portal/app.tsx';
 import { ingestAddress, SEED } from './seed.ts';
 import { TokenService } from './tokens.ts';
-import { CONTROL_PREFIX } from '../control.ts';
 
 /** The Azure CLI's well-known public client id: admin tokens in the sandbox look like the ones `az` gets. */
 const AZURE_CLI_APP_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -39,6 +38,10 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
       context.tenant = directory;
       const listeners: Listener[] = [];
       const stoppers: Array<() => void> = [];
+      const teardown = async () => {
+        for (const stop of stoppers) stop();
+        await Promise.all(listeners.map((listener) => listener.close()));
+      };
       try {
         // The authority's URL is part of the token issuer, so it is bound before the tokens are created.
         let authorityHandler: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
@@ -87,20 +90,11 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
           'verified-sender': SEED.verifiedSender.address,
         };
         context.log.write('identity', `authority ${authority.url} graph ${graph.url} portal ${portal.url}`);
-        return {
-          facts,
-          async stop() {
-            for (const stop of stoppers) stop();
-            await Promise.all(listeners.map((listener) => listener.close()));
-          },
-        };
+        return { facts, stop: teardown };
       } catch (error) {
-        for (const stop of stoppers) stop();
-        await Promise.all(listeners.map((listener) => listener.close()));
+        await teardown();
         throw error;
       }
     },
   };
 }
-
-export const identityComponent: SandboxComponent = createIdentityComponent();

@@ -3,9 +3,8 @@ import { entrypoint } from './entrypoints.ts';
 import { basename, join } from 'node:path';
 import { Agent } from 'undici';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
-import { readCompose } from './docker/compose.ts';
-import { ContainerRuntime } from './docker/containers.ts';
-import { startDaemon } from './docker/daemon.ts';
+import { BACKEND_SERVICES, ContainerRuntime } from './docker/containers.ts';
+import { composeUp as composeUpIn, startDaemon } from './docker/daemon.ts';
 import { openDb, allowSender } from './backend/db.ts';
 import { sshDropPolicy, takeUnhealthy, wrapClipboard } from './faults.ts';
 import { InvariantMonitor, walkFiles } from './monitor.ts';
@@ -17,7 +16,6 @@ export const SSH_ALIAS = 'curateme-vps';
 export const VPS_USER = 'curateme';
 /** The household org the sandbox's platform database is wired for. */
 export const ORG_ID = 'org_sandbox_household';
-const BACKEND_SERVICES = ['backend-b2b', 'backend-gateway'];
 const SECRET_PLACES = /(^|\/)(\.env\.production(\.bak.*)?|graph_secret\.new)$/;
 
 export interface PlatformOptions {
@@ -90,7 +88,7 @@ async function startPlatform(
     tls,
     get dockerControlUrl() { return daemonUrl; },
     dbPath,
-    takeUnhealthy: (name: string) => BACKEND_SERVICES.some((s) => name.endsWith(s)) && takeUnhealthy(context.faults, name),
+    takeUnhealthy: (name: string) => takeUnhealthy(context.faults, name),
   };
   mkdirSync(runtimeOpts.dir, { recursive: true });
   const runtime = new ContainerRuntime(runtimeOpts);
@@ -133,7 +131,7 @@ async function startPlatform(
   });
   cleanups.push(() => monitor.stop());
   cleanups.push(runtime.onEvent((e) => {
-    if (e.kind === 'start' && BACKEND_SERVICES.includes(e.service)) held.set(e.service, e.env.MICROSOFT_GRAPH_CLIENT_SECRET ?? '');
+    if (e.kind === 'start' && BACKEND_SERVICES.has(e.service)) held.set(e.service, e.env.MICROSOFT_GRAPH_CLIENT_SECRET ?? '');
     monitor.check();
   }) as () => void);
 
@@ -153,13 +151,9 @@ async function startPlatform(
     } as RequestInit);
   const composeFile = join(vps.platformDir, 'docker-compose.production.yml');
   const composeUp = async (services: string[], forceRecreate = false): Promise<string[]> => {
-    const { services: specs } = readCompose(composeFile);
-    const names = services.length ? services : [...specs.keys()];
-    return runtime.up(names.map((n) => {
-      const s = specs.get(n);
-      if (!s) throw new Error(`no such service: ${n}`);
-      return s;
-    }), forceRecreate);
+    const { progress, error } = await composeUpIn(runtime, { composeFile, services, forceRecreate });
+    if (error) throw new Error(error);
+    return progress;
   };
   const waitHealthy = async (containers: string[], timeoutMs = 15_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
@@ -187,7 +181,7 @@ async function startPlatform(
 
   if (options.startContainers !== false) {
     await composeUp([]);
-    await waitHealthy(BACKEND_SERVICES.map((s) => `curateme-${s}`)).catch((err: Error) => context.log.write('platform', err.message));
+    await waitHealthy([...BACKEND_SERVICES].map((s) => `curateme-${s}`)).catch((err: Error) => context.log.write('platform', err.message));
     // The household starts wired (its subscription armed), as production is before anyone rotates anything.
     if (context.tenant && context.facts['mailbox-user-id']) {
       const res = await wireOrg().catch((err: Error) => err);

@@ -14,7 +14,7 @@ const pySite = repoPath('sandbox', 'platform', 'backend', 'pysite');
 const imageApp = repoPath('fixtures', 'platform', 'services', 'backend');
 
 /** Services that run the backend stand-in (HTTP, Graph, approvals); the rest of the stack idles. */
-const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);
+export const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);
 const HEALTH_INTERVAL_MS = 400;
 const STARTING_INTERVAL_MS = 100;
 const START_PERIOD_MS = 1500;
@@ -73,13 +73,6 @@ export class ContainerRuntime {
     return c && { view: { ...c.view }, env: { ...c.env } };
   }
 
-  /** The env a running backend container was started with (the monitor's view of the secret it holds). */
-  running(): { name: string; service: string; env: Readonly<Record<string, string>> }[] {
-    return [...this.containers.values()]
-      .filter((c) => c.view.state === 'running')
-      .map((c) => ({ name: c.view.name, service: c.view.service, env: c.env }));
-  }
-
   logs(name: string): LogLine[] {
     return this.containers.get(name)?.logs.slice() ?? [];
   }
@@ -130,7 +123,7 @@ export class ContainerRuntime {
     const tlsDir = join(root, 'run/secrets');
     writeFileSync(join(tlsDir, 'tls.crt'), this.opts.tls.certPem);
     writeFileSync(join(tlsDir, 'tls.key'), this.opts.tls.keyPem, { mode: 0o600 });
-    const unhealthy = this.opts.takeUnhealthy(name);
+    const unhealthy = isBackend && this.opts.takeUnhealthy(name);
     const id = randomBytes(32).toString('hex');
     const env: Record<string, string> = {
       ...spec.env,

@@ -52,7 +52,8 @@ async function handle(opts: DaemonOptions, req: IncomingMessage, res: ServerResp
   send(res, 404, { error: `page not found: ${req.method} ${url.pathname}` });
 }
 
-async function composeUp(runtime: ContainerRuntime, req: ComposeUpRequest): Promise<ComposeUpResult> {
+/** `docker compose up`: the named services of a compose file (all of them when none is named). */
+export async function composeUp(runtime: ContainerRuntime, req: ComposeUpRequest): Promise<ComposeUpResult> {
   let compose;
   try {
     compose = readCompose(req.composeFile);
