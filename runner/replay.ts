@@ -1,7 +1,6 @@
 import type { Reporter } from './report/events.ts';
-import { runFile, type SandboxProvider } from './run.ts';
-import { validationTarget } from './validate.ts';
-import { loadRunbook } from './load.ts';
+import type { SandboxProvider } from './run.ts';
+import { sandboxRun, validationTarget } from './validate.ts';
 
 export interface ReplayFailure {
   message: string;
@@ -13,7 +12,6 @@ export interface ReplayFailure {
 /** `runbook check --replay`: runs the document on its sandbox target and returns what failed, at its position. */
 export function createReplay(sandbox: SandboxProvider, workspace: string) {
   return async (file: string): Promise<{ failures: ReplayFailure[] }> => {
-    const runbook = await loadRunbook(file);
     const failures: ReplayFailure[] = [];
     const collect: Reporter = {
       name: 'replay',
@@ -27,7 +25,7 @@ export function createReplay(sandbox: SandboxProvider, workspace: string) {
         }
       },
     };
-    await runFile({ file, target: validationTarget(runbook), yes: true, automate: true, reporters: [collect], sandbox, workspace });
+    await sandboxRun({ file, target: (runbook) => validationTarget(runbook), reporters: [collect], sandbox, workspace });
     return { failures };
   };
 }

@@ -25,7 +25,8 @@ export type SandboxProvider = (workspace: string) => Promise<SandboxLease>;
 
 export interface RunRequest {
   file: string;
-  target?: string;
+  /** A target name, or how to pick one from the document (validation picks its sandbox target). */
+  target?: string | ((runbook: Runbook) => string);
   yes?: boolean;
   automate?: boolean;
   /** 'operator': manual steps go to `interaction` even on a sandbox (the Playwright replay clicks them). */
@@ -102,7 +103,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
   const cacheDir = path.join(workspace, '.runbook', 'cache');
   const runbook = await loadRunbook(request.file, cacheDir);
-  const targetName = chooseTarget(runbook, request.target);
+  const targetName = chooseTarget(runbook, typeof request.target === 'function' ? request.target(runbook) : request.target);
   const plan: PlannedStep[] = planRun(runbook, { target: targetName, from: request.from, only: request.only });
   const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
   const runId = request.runId ?? newRunId();

@@ -2,8 +2,15 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { diagnostic, RunbookInputError } from './diagnostics.ts';
 import type { Runbook } from './model.ts';
-import { loadRunbook } from './load.ts';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
+
+/**
+ * The full document on its sandbox target, unattended: every confirmation answered yes, every manual step done by its
+ * automation. What `runbook validate` stamps on and what `runbook check --replay` reports from.
+ */
+export function sandboxRun(request: Omit<RunRequest, 'yes' | 'automate'> & { target: (runbook: Runbook) => string }): Promise<RunResult> {
+  return runFile({ ...request, yes: true, automate: true });
+}
 
 /** The sandbox profile a validation uses: the one asked for, else `sandbox`, else the first that asks for one. */
 export function validationTarget(runbook: Runbook, requested?: string): string {
@@ -46,13 +53,11 @@ export interface ValidateResult {
 }
 
 /** Quarterly validation: the full rotation on the sandbox; only a passing run stamps the document. */
-export async function validateRunbook(request: Omit<RunRequest, 'yes' | 'automate' | 'from' | 'only'>, now = new Date()): Promise<ValidateResult> {
-  const runbook = await loadRunbook(request.file);
-  const target = validationTarget(runbook, request.target);
-  const run = await runFile({ ...request, target, yes: true, automate: true });
+export async function validateRunbook(request: Omit<RunRequest, 'target' | 'yes' | 'automate' | 'from' | 'only'> & { target?: string }, now = new Date()): Promise<ValidateResult> {
+  const run = await sandboxRun({ ...request, target: (runbook) => validationTarget(runbook, request.target) });
   if (run.exitCode !== 0) return { run };
   const date = now.toISOString().slice(0, 10);
-  const method = `runbook validate, full run on the ${target} target (run ${run.runId}), every verify and expect block passed`;
+  const method = `runbook validate, full run on the ${run.target.name} target (run ${run.runId}), every verify and expect block passed`;
   await stampValidation(request.file, date, method);
   return { run, stamped: { date, method } };
 }
