@@ -148,6 +148,10 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       target: target.name,
       sandbox: target.sandbox,
       steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
+      layout: {
+        blocks: runbook.blocks.map((block) => ({ start: block.span.start.line, end: block.span.end.line })),
+        frontMatterEnd: runbook.frontMatter.span?.end.line ?? 0,
+      },
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });

@@ -32,7 +32,18 @@ export interface PlannedStepInfo {
  * plain data and already redacted, so nothing downstream can leak a secret.
  */
 export type RunEvent =
-  | { kind: 'run-begin'; runId: string; file: string; target: string; sandbox: boolean; steps: PlannedStepInfo[]; time: string; resumed: boolean }
+  | {
+      kind: 'run-begin';
+      runId: string;
+      file: string;
+      target: string;
+      sandbox: boolean;
+      steps: PlannedStepInfo[];
+      /** Where each runnable block sits in the document (first and last fence line), and where front matter ends. */
+      layout: { blocks: { start: number; end: number }[]; frontMatterEnd: number };
+      time: string;
+      resumed: boolean;
+    }
   | { kind: 'step-begin'; stepId: string; title: string; line: number; attempt: number }
   | { kind: 'step-skip'; stepId: string; title: string; line: number; reason: string }
   | { kind: 'block-begin'; stepId: string; role: Role; line: number }

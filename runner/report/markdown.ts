@@ -1,7 +1,6 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatDuration } from '../parse/duration.ts';
-import { parseRunbook } from '../parse/index.ts';
 import type { Failure, Reporter, RunEvent } from './events.ts';
 import { failureLines } from './format.ts';
 
@@ -73,17 +72,16 @@ export function markdownReporter(outDir: string): Reporter {
     close() {
       if (!begin) return;
       const source = readFileSync(begin.file, 'utf8').replace(/\r\n?/g, '\n');
-      const { runbook } = parseRunbook(source, begin.file);
       const after = new Map<number, string[]>();
-      for (const block of runbook.blocks) {
-        const parts = (outcomes.get(block.span.start.line) ?? []).map(render);
-        const skip = skips.get(block.span.start.line);
+      for (const block of begin.layout.blocks) {
+        const parts = (outcomes.get(block.start) ?? []).map(render);
+        const skip = skips.get(block.start);
         if (skip) parts.push(quote([`**↷ skipped** · ${skip}`]));
-        if (parts.length) after.set(block.span.end.line, parts);
+        if (parts.length) after.set(block.end, parts);
       }
       const lines = source.split('\n');
       const out: string[] = [];
-      const headerAt = runbook.frontMatter.span ? runbook.frontMatter.span.end.line : 0;
+      const headerAt = begin.layout.frontMatterEnd;
       const counts = end?.counts;
       const header = [
         '',
