@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test as base, type Browser } from '@playwright/test';
 import { createIdentityComponent } from '../sandbox/identity/index.ts';
-import { startSandbox, type SandboxHandle } from '../sandbox/index.ts';
-import { platformComponents } from '../sandbox/platform/index.ts';
+import type { SandboxHandle } from '../sandbox/index.ts';
+import { startTempSandbox } from '../sandbox/test/helpers.ts';
 
 export interface SandboxWorkerOptions {
   /** `all` (default) starts the whole sandbox; `identity` only the Microsoft side (authority, Graph, portal). */
@@ -24,14 +21,11 @@ export const test = base.extend<object, SandboxWorkerOptions & SandboxWorkerFixt
   sandboxComponents: ['all', { scope: 'worker', option: true }],
   sandbox: [
     async ({ sandboxComponents }, use) => {
-      const dir = mkdtempSync(join(tmpdir(), 'sandbox-e2e-'));
-      const components = sandboxComponents === 'identity' ? [createIdentityComponent()] : [createIdentityComponent(), ...platformComponents];
-      const sandbox = await startSandbox({ dir, components });
+      const sandbox = await startTempSandbox(sandboxComponents === 'identity' ? { components: [createIdentityComponent()] } : {}, 'sandbox-e2e-');
       try {
         await use(sandbox);
       } finally {
         await sandbox.stop();
-        rmSync(dir, { recursive: true, force: true });
       }
     },
     { scope: 'worker' },

@@ -1,13 +1,13 @@
 /** Helpers for the platform side's tests: a real sandbox, the real OpenSSH client, the tenant's real APIs. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import { startSandbox, type SandboxHandle } from '../index.ts';
-export { waitFor } from '../../runner/test/helpers.ts';
+import type { SandboxHandle } from '../index.ts';
+import { startTempSandbox } from '../test/helpers.ts';
 import { createIdentityComponent } from '../identity/index.ts';
 import { createPlatformComponent, platformOf, type Platform, type PlatformOptions } from './platform.ts';
+
+export { waitFor } from '../../runner/test/helpers.ts';
 
 export interface TestSandbox {
   sandbox: SandboxHandle;
@@ -27,8 +27,7 @@ export interface TestSandbox {
 export interface RunResult { code: number; stdout: string; stderr: string }
 
 export async function startTestSandbox(options: PlatformOptions = {}): Promise<TestSandbox> {
-  const dir = mkdtempSync(join(tmpdir(), 'platform-test-'));
-  const sandbox = await startSandbox({ dir, components: [createIdentityComponent(), createPlatformComponent(options)] });
+  const sandbox = await startTempSandbox({ components: [createIdentityComponent(), createPlatformComponent(options)] }, 'platform-test-');
   const platform = platformOf(sandbox.context)!;
   const facts = sandbox.facts;
   const agent = new Agent({ connect: { ca: sandbox.context.ca.certPem } });
@@ -69,7 +68,6 @@ export async function startTestSandbox(options: PlatformOptions = {}): Promise<T
     stop: async () => {
       await sandbox.stop();
       await agent.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

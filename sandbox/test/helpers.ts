@@ -8,21 +8,25 @@ import { Client } from '@microsoft/microsoft-graph-client';
 import { createGraphFetchOptions } from '../../runner/net/graph.ts';
 import { createMsalNetworkClient } from '../../runner/net/msal.ts';
 import { createIdentityComponent, type IdentityOptions } from '../identity/index.ts';
-import { startSandbox, type SandboxHandle } from '../index.ts';
+import { startSandbox, type SandboxHandle, type SandboxOptions } from '../index.ts';
 
-/** An identity-only sandbox in a fresh temp dir (the platform side has its own tests), removed on stop. */
-export async function startIdentitySandbox(identity: IdentityOptions = {}): Promise<SandboxHandle & { caPem: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'sandbox-test-'));
-  const handle = await startSandbox({ dir, components: [createIdentityComponent(identity)] });
-  const caPem = readFileSync(handle.facts['ca-file'] as string, 'utf8');
+/** A sandbox in a fresh temp folder, removed when it stops. */
+export async function startTempSandbox(options: Omit<SandboxOptions, 'dir'> = {}, prefix = 'sandbox-test-'): Promise<SandboxHandle> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const handle = await startSandbox({ ...options, dir });
   return {
     ...handle,
-    caPem,
     async stop() {
       await handle.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An identity-only sandbox (the platform side has its own tests), with its CA at hand. */
+export async function startIdentitySandbox(identity: IdentityOptions = {}): Promise<SandboxHandle & { caPem: string }> {
+  const handle = await startTempSandbox({ components: [createIdentityComponent(identity)] });
+  return { ...handle, caPem: readFileSync(handle.facts['ca-file'] as string, 'utf8') };
 }
 
 /**
