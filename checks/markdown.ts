@@ -1,5 +1,5 @@
 import type { Code, Root } from 'mdast';
-import { visit } from 'unist-util-visit';
+import { eachBlock } from '../runner/parse/remark-runbook.ts';
 import type { Point, Span } from '../runner/model.ts';
 
 /** Maps offsets in the (LF-normalised) runbook source to 1-based line/column, which is what diagnostics print. */
@@ -45,14 +45,12 @@ export interface CodeRegion {
   offset: number;
 }
 
-const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
-
 export function codeRegion(node: Code, index: LineIndex): CodeRegion | undefined {
   const position = node.position;
   if (!position) return undefined;
   const source = index.source;
-  const firstLine = source.slice(index.lineStart(position.start.line), index.lineStart(position.start.line + 1));
-  const fenced = FENCE_LINE.test(firstLine);
+  // What the parser's fence plugin read from the fence lines (runner/parse/remark-runbook.ts).
+  const fenced = node.data?.runbook?.fenced ?? false;
   const contentStartLine = fenced ? position.start.line + 1 : position.start.line;
   const unclosed = node.data?.runbook?.unclosed ?? false;
   const contentEndLine = fenced && !unclosed ? position.end.line - 1 : position.end.line;
@@ -63,8 +61,8 @@ export function codeRegion(node: Code, index: LineIndex): CodeRegion | undefined
 
 export function codeRegions(tree: Root, index: LineIndex): CodeRegion[] {
   const regions: CodeRegion[] = [];
-  visit(tree, 'code', (node: Code) => {
-    const region = codeRegion(node, index);
+  eachBlock(tree, (node) => {
+    const region = node.type === 'code' ? codeRegion(node, index) : undefined;
     if (region) regions.push(region);
   });
   return regions;

@@ -60,14 +60,19 @@ export function collectExemptions(tree: Root, runbook: Runbook): Exemption[] {
   return exemptions;
 }
 
-export function covers(exemption: Exemption, mention: Mention): boolean {
-  if (exemption.reason === undefined) return false;
+/** Whether an exemption names this mention where it stands (its text, within the exemption's lines). */
+function names(exemption: Exemption, mention: Mention): boolean {
   if (normaliseMention(mention.text) !== exemption.mention) return false;
   const line = mention.span.start.line;
   return !exemption.lines || (line >= exemption.lines.from && line <= exemption.lines.to);
 }
 
+/** An exemption covers a mention it names, and only with a reason. */
+export function covers(exemption: Exemption, mention: Mention): boolean {
+  return exemption.reason !== undefined && names(exemption, mention);
+}
+
 /** Mentions an exemption could match, reasons aside: used to report exemptions that name nothing. */
 export function matchesAny(exemption: Exemption, mentions: readonly Mention[]): boolean {
-  return mentions.some((mention) => covers({ ...exemption, reason: exemption.reason ?? '-' }, mention));
+  return mentions.some((mention) => names(exemption, mention));
 }

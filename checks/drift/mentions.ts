@@ -117,7 +117,7 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       if (SCRIPT_FILE.test(basename) && !/[*$<]/.test(match[0]))
         for (const key of new Set([unit(match.index), region.kind === 'code' ? '' : `line:${lines.point(base + match.index).line}`]))
           if (key) scripts.push({ name: basename, offset: base + match.index, end: base + match.index + match[0].length, unit: key, line: lines.point(base + match.index).line });
-      if (claim) mentions.push({ kind: 'path', text: claim.text, span: span(match.index, match.index + claim.text.length), ...common });
+      if (claim) mentions.push({ kind: 'path', claim: claim.kind, text: claim.text, span: span(match.index, match.index + claim.text.length), ...common });
     }
     for (const match of region.text.matchAll(METHOD)) {
       const [whole, className, member, parens] = match as unknown as [string, string, string, string | undefined];

@@ -34,7 +34,7 @@ interface MentionBase {
 
 /** Everything the document claims about the platform repository, each at its position. */
 export type Mention =
-  | (MentionBase & { kind: 'path' })
+  | (MentionBase & { kind: 'path'; claim: 'relative' | 'absolute' | 'bare' })
   | (MentionBase & { kind: 'method'; className: string; member: string })
   | (MentionBase & { kind: 'function'; name: string })
   | (MentionBase & { kind: 'env'; name: string; prefix: boolean })

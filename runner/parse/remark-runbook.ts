@@ -9,6 +9,8 @@ export interface FenceInfo {
   role?: Role;
   /** The role word is present but not a known role. */
   unknownRole?: string;
+  /** A fenced block (``` or ~~~); false for an indented one. */
+  fenced: boolean;
   /** The opening fence is never closed (the block runs to the end of the document). */
   unclosed: boolean;
 }
@@ -34,7 +36,8 @@ export function remarkRunbook() {
       const position = node.position;
       if (!position) return;
       const info = parseInfoString(lines[position.start.line - 1] ?? '');
-      const opening = /^\s*(`{3,}|~{3,})/.exec(lines[position.start.line - 1] ?? '')?.[1] ?? '```';
+      const fence = /^\s*(`{3,}|~{3,})/.exec(lines[position.start.line - 1] ?? '');
+      const opening = fence?.[1] ?? '```';
       const last = lines[position.end.line - 1] ?? '';
       const closing = CLOSING_FENCE.exec(last)?.[1];
       const unclosed =
@@ -42,7 +45,7 @@ export function remarkRunbook() {
         !closing ||
         closing[0] !== opening[0] ||
         closing.length < opening.length;
-      const data: FenceInfo = { info, unclosed };
+      const data: FenceInfo = { info, fenced: fence !== null, unclosed };
       const roleWord = info.role?.key;
       if (roleWord !== undefined) {
         if ((ROLES as readonly string[]).includes(roleWord)) data.role = roleWord as Role;

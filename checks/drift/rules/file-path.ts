@@ -1,7 +1,6 @@
 import { expectedHint } from '../closest.ts';
 import type { RepoIndex } from '../repo-index.ts';
 import { mentionsOf, type DriftRule } from '../types.ts';
-import { pathClaim } from '../mentions.ts';
 
 /** For `~/platform/scripts/x.py` (the checkout on a host): the tail that starts at one of the repo's top-level names. */
 export function repoTail(text: string, repo: RepoIndex): string | undefined {
@@ -16,21 +15,19 @@ export const filePath: DriftRule = {
   check(context) {
     const { repo, report } = context;
     for (const mention of mentionsOf(context, 'path')) {
-      const claim = pathClaim(mention.text);
-      if (!claim) continue;
-      if (claim.kind === 'bare') {
-        if (repo.basenames.has(claim.text)) continue;
-        const hint = expectedHint(claim.text, repo.basenames.keys(), 'expected a file the platform repo has');
-        report(`Unexpected file \`${claim.text}\` that is not in the platform repo, ${hint.text}`, mention.span, { actual: claim.text, expected: hint.expected });
+      if (mention.claim === 'bare') {
+        if (repo.basenames.has(mention.text)) continue;
+        const hint = expectedHint(mention.text, repo.basenames.keys(), 'expected a file the platform repo has');
+        report(`Unexpected file \`${mention.text}\` that is not in the platform repo, ${hint.text}`, mention.span, { actual: mention.text, expected: hint.expected });
         continue;
       }
-      const relative = claim.kind === 'absolute' ? repoTail(claim.text, repo) : claim.text.replace(/^(?:\.\/)+/, '');
+      const relative = mention.claim === 'absolute' ? repoTail(mention.text, repo) : mention.text.replace(/^(?:\.\/)+/, '');
       if (relative === undefined) continue; // A host path (/tmp, ~/Documents) says nothing about the repo.
       const bare = relative.replace(/\/$/, '');
       if (repo.files.has(bare) || repo.dirs.has(bare)) continue;
       // On a host the checkout may be mounted from a subfolder (`/app` is `services/backend` in the image).
-      if (claim.kind === 'absolute' && repo.basenames.get(bare.split('/').pop()!)?.some((file) => file.endsWith(`/${bare}`))) continue;
-      const shift = claim.text.length - relative.length;
+      if (mention.claim === 'absolute' && repo.basenames.get(bare.split('/').pop()!)?.some((file) => file.endsWith(`/${bare}`))) continue;
+      const shift = mention.text.length - relative.length;
       const span = { start: { ...mention.span.start, column: mention.span.start.column + shift }, end: mention.span.end };
       const basename = bare.split('/').pop()!;
       const moved = repo.basenames.get(basename);
