@@ -3,7 +3,7 @@ import { createClipboard } from './clipboard.ts';
 import { createClock } from './clock.ts';
 import { createFaults } from './faults.ts';
 import { createLog } from './log.ts';
-import { issueServerCert, loadOrCreateCa } from './tls.ts';
+import { loadOrCreateCa, loadOrCreateLoopbackCert, type ServerCert } from './tls.ts';
 import type { ControlRoute, SandboxContext } from './types.ts';
 
 export interface MutableSandboxContext extends SandboxContext {
@@ -22,6 +22,7 @@ export interface ContextOptions {
 /** The shared services every component receives: state dir, CA, clock, faults, clipboard, log, facts, control. */
 export function createContext(options: ContextOptions): MutableSandboxContext {
   const ca = loadOrCreateCa(join(options.dir, 'tls'));
+  let loopback: ServerCert | undefined;
   const routes: ControlRoute[] = [];
   const facts: Record<string, string> = { 'sandbox-dir': options.dir, 'ca-file': ca.certPath };
   return {
@@ -31,7 +32,7 @@ export function createContext(options: ContextOptions): MutableSandboxContext {
     clipboard: createClipboard(),
     log: createLog(join(options.dir, 'logs', 'sandbox.log'), options.echoLog),
     ca,
-    issueServerCert: (hosts) => issueServerCert(ca, hosts),
+    loopbackCert: () => (loopback ??= loadOrCreateLoopbackCert(join(options.dir, 'tls'), ca)),
     facts,
     controlRoutes: routes,
     addControlRoute(route) {

@@ -82,8 +82,8 @@ export interface SandboxContext {
   readonly log: SandboxLog;
   /** PEM of the local CA and its path on disk; clients trust the sandbox by being given this file. */
   readonly ca: { certPem: string; certPath: string; keyPem: string };
-  /** Issues a server certificate for `hosts` (names and IPs) signed by the local CA. */
-  issueServerCert(hosts: string[]): { certPem: string; keyPem: string };
+  /** The server certificate every sandbox listener uses (localhost, 127.0.0.1, ::1; signed by the local CA, cached). */
+  loopbackCert(): { certPem: string; keyPem: string };
   /** URLs and facts components publish for each other and for the runner (authority, graph, portal, ssh ...). */
   readonly facts: Record<string, string>;
   /** Set by the identity side once started. */

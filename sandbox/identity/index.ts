@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { Hono } from 'hono';
 import type { MutableSandboxContext } from '../context.ts';
 import { CONTROL_PREFIX, controlApp } from '../control.ts';
 import { listenHttps, type Listener } from '../listen.ts';
-import { loadOrCreateLoopbackCert, spkiHash } from '../tls.ts';
+import { spkiHash } from '../tls.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
 import { authorityApp, tokenIssuer } from './authority.ts';
 import { Directory, type DirectoryOptions } from './directory.ts';
@@ -33,7 +32,7 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
     name: 'identity',
     async start(context): Promise<ComponentHandle> {
       if (!isMutable(context)) throw new Error('The identity component needs the context created by startSandbox');
-      const tls = loadOrCreateLoopbackCert(join(context.dir, 'tls'), { ...context.ca });
+      const tls = context.loopbackCert();
       const directory = new Directory(context.clock, options);
       context.tenant = directory;
       const listeners: Listener[] = [];

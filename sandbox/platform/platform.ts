@@ -79,7 +79,7 @@ async function startPlatform(
 
   // The daemon must know its own URL before containers get it, so the runtime is created with a late-bound one.
   let daemonUrl = '';
-  const tls = context.issueServerCert(['127.0.0.1', 'localhost']);
+  const tls = context.loopbackCert();
   const runtimeOpts = {
     dir: join(root, 'containers'),
     now: () => context.clock.now(),
