@@ -36,14 +36,17 @@ async function operatorInteraction(): Promise<Interaction | undefined> {
 
 class UsageError extends Error {}
 
-interface RunFlags {
+interface ReportFlags {
+  reporter?: string;
+  out: string;
+}
+
+interface RunFlags extends ReportFlags {
   target?: string;
   yes?: boolean;
   automate?: boolean;
   from?: string;
   only?: string;
-  reporter?: string;
-  out: string;
 }
 
 /** Interrupts on the first SIGINT/SIGTERM (rollbacks run); a second one exits at once (the journal allows resume). */
@@ -67,11 +70,19 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-async function runCommand(file: string, flags: RunFlags): Promise<number> {
+/** What every command that runs a document sets up and tears down: its reporters, and SIGINT/SIGTERM as interrupt. */
+async function runSession(flags: ReportFlags, body: (reporters: Reporter[], interrupt: AbortSignal) => Promise<number>): Promise<number> {
   const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
-  const interaction = await operatorInteraction();
   const signals = interruptOnSignals();
   try {
+    return await body(reporters, signals.signal);
+  } finally {
+    signals.dispose();
+  }
+}
+
+function runCommand(file: string, flags: RunFlags): Promise<number> {
+  return runSession(flags, async (reporters, interrupt) => {
     const { runFile } = await engine();
     const result = await runFile({
       file,
@@ -81,51 +92,42 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       from: flags.from,
       only: flags.only,
       reporters,
-      interaction,
+      interaction: await operatorInteraction(),
       sandbox: embeddedSandbox,
-      interrupt: signals.signal,
+      interrupt,
       workspace: process.cwd(),
     });
     return result.exitCode;
-  } finally {
-    signals.dispose();
-  }
+  });
 }
 
-async function resumeCommand(runId: string | undefined, flags: { reporter?: string; out: string }): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
-  const interaction = await operatorInteraction();
-  const signals = interruptOnSignals();
-  try {
+function resumeCommand(runId: string | undefined, flags: ReportFlags): Promise<number> {
+  return runSession(flags, async (reporters, interrupt) => {
     const { resumeRun } = await import('./resume.ts');
-    const outcome = await resumeRun(process.cwd(), runId, {
-      reporters,
-      interaction,
-      sandbox: embeddedSandbox,
-      interrupt: signals.signal,
-    });
+    const outcome = await resumeRun(process.cwd(), runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt });
     if (outcome.kind === 'finished') {
       process.stderr.write(`runbook: run ${outcome.runId} already ended (${outcome.status}); nothing to resume\n`);
       return outcome.exitCode;
     }
     return outcome.result.exitCode;
-  } finally {
-    signals.dispose();
-  }
+  });
 }
 
-async function validateCommand(file: string, flags: RunFlags): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
-  const signals = interruptOnSignals();
-  try {
+function validateCommand(file: string, flags: RunFlags): Promise<number> {
+  return runSession(flags, async (reporters, interrupt) => {
     const { validateRunbook } = await import('./validate.ts');
-    const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt: signals.signal, workspace: process.cwd() });
+    const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt, workspace: process.cwd() });
     if (stamped) process.stderr.write(`runbook: validated; stamped ${file} last-validated: ${stamped.date}\n`);
     else process.stderr.write(`runbook: validation failed; ${file} was not stamped\n`);
     return run.exitCode;
-  } finally {
-    signals.dispose();
-  }
+  });
+}
+
+/** The flags of every command that reports a run: which reporters, and the folder for file reports. */
+function reportOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--reporter <names>', `comma-separated: ${Object.keys(REPORTERS).join(', ')}`))
+    .option('--out <dir>', 'folder for file reports', 'runbook-reports');
 }
 
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
@@ -169,18 +171,17 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  program
-    .command('run')
-    .description('execute a runbook (exit 0 passed, 1 a step failed after rollbacks, 2 invalid, 130 interrupted)')
-    .argument('[file]', 'the runbook', 'runbook.md')
-    .option('--target <name>', "target profile (default: the runbook's default-target)")
-    .option('--yes', 'answer yes to confirm steps')
-    .option('--automate', 'run the automation of manual steps instead of waiting for the operator')
-    .option('--from <id>', 'start at this step')
-    .option('--only <id>', 'run only this step')
-    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
-    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
-    .action(async (file: string, flags: RunFlags) => onResult(await runCommand(file, flags)));
+  reportOptions(
+    program
+      .command('run')
+      .description('execute a runbook (exit 0 passed, 1 a step failed after rollbacks, 2 invalid, 130 interrupted)')
+      .argument('[file]', 'the runbook', 'runbook.md')
+      .option('--target <name>', "target profile (default: the runbook's default-target)")
+      .option('--yes', 'answer yes to confirm steps')
+      .option('--automate', 'run the automation of manual steps instead of waiting for the operator')
+      .option('--from <id>', 'start at this step')
+      .option('--only <id>', 'run only this step'),
+  ).action(async (file: string, flags: RunFlags) => onResult(await runCommand(file, flags)));
 
   program
     .command('plan')
@@ -217,21 +218,19 @@ export function buildProgram(onResult: (code: number) => void): Command {
       const { createReplay } = await import('./replay.ts');
       onResult(await checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }));
     });
-  program
-    .command('resume')
-    .description('continue an interrupted run from its journal (default: the latest run)')
-    .argument('[run-id]', 'a folder name under .runbook/runs/')
-    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
-    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
-    .action(async (runId: string | undefined, flags: { reporter?: string; out: string }) => onResult(await resumeCommand(runId, flags)));
-  program
-    .command('validate')
-    .description('quarterly validation: the full run on the sandbox; on success stamps last-validated and validation-method')
-    .argument('[file]', 'the runbook', 'runbook.md')
-    .option('--target <name>', 'the sandbox target (default: sandbox)')
-    .addOption(new Option('--reporter <names>', 'comma-separated: pretty, plain, json, junit, markdown, github'))
-    .option('--out <dir>', 'folder for file reports', 'runbook-reports')
-    .action(async (file: string, flags: RunFlags) => onResult(await validateCommand(file, flags)));
+  reportOptions(
+    program
+      .command('resume')
+      .description('continue an interrupted run from its journal (default: the latest run)')
+      .argument('[run-id]', 'a folder name under .runbook/runs/'),
+  ).action(async (runId: string | undefined, flags: ReportFlags) => onResult(await resumeCommand(runId, flags)));
+  reportOptions(
+    program
+      .command('validate')
+      .description('quarterly validation: the full run on the sandbox; on success stamps last-validated and validation-method')
+      .argument('[file]', 'the runbook', 'runbook.md')
+      .option('--target <name>', 'the sandbox target (default: sandbox)'),
+  ).action(async (file: string, flags: RunFlags) => onResult(await validateCommand(file, flags)));
   passthrough('sandbox', 'the sandbox tenant on its own: up | down | status', async (args) => (await import('../sandbox/cli.ts')).sandboxCommand(args));
   return program;
 }
