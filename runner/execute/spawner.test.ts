@@ -89,18 +89,13 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
   /** The command line of the shell that ran a command: a warm shell's is its boot line, not the script. */
   const shellOf = async (shell: typeof sh) => (await shell`tr '\\0' ' ' < /proc/$$/cmdline`).stdout;
 
-  it('runs commands after the first in a shell started ahead of them', async () => {
-    const local = createSpawner();
-    const warm = $({ spawn: local.spawn, quiet: true });
-    try {
+  it('runs commands after the first in a shell started ahead of them', () =>
+    withWarmSpawner(async (warm) => {
       const hosts = await warmShellsOf(warm);
       const shell = (await warm`echo $PPID; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
       assert.ok(hosts.includes(shell[0]!), 'ran from a host');
       assert.match(shell[1]!, /read -r -d "" __runbook_script <&3/);
-    } finally {
-      local.close();
-    }
-  });
+    }));
 
   it('passes every environment variable through, whatever its name', async () => {
     const named = $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, script: 'kept', REPLY: 'kept too' } });
@@ -116,10 +111,8 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     assert.equal(output.stdout, `${process.cwd()}\n[] []\nno-function\nerrexit\n`);
   });
 
-  it('leaves no trace of how the script arrived: no extra socket, no variable', async () => {
-    const local = createSpawner();
-    const warm = $({ spawn: local.spawn, quiet: true });
-    try {
+  it('leaves no trace of how the script arrived: no extra socket, no variable', () =>
+    withWarmSpawner(async (warm) => {
       // Sockets only: other descriptors a test process inherits vary with how it was started.
       const probe = () => warm`ls -l /proc/$$/fd | grep -c 'socket:'; echo "[\${__runbook_script-unset}]"`;
       const fresh = (await probe()).stdout;
@@ -127,10 +120,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const reused = (await probe()).stdout;
       assert.equal(fresh, '3\n[unset]\n');
       assert.equal(reused, fresh);
-    } finally {
-      local.close();
-    }
-  });
+    }));
 
   it('reports exit codes, syntax errors and signals as bash -c does', async () => {
     await sh`true`;
@@ -172,10 +162,8 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     assert.match(output.stdout, /^long-done\n.*tail -c 40 $/);
   });
 
-  it('survives the Ctrl-C that interrupts a run, and gives the next command the signal handling of a fresh shell', async () => {
-    const local = createSpawner();
-    const warm = $({ spawn: local.spawn, quiet: true });
-    try {
+  it('survives the Ctrl-C that interrupts a run, and gives the next command the signal handling of a fresh shell', () =>
+    withWarmSpawner(async (warm) => {
       const probe = () => warm`echo runs; grep -E '^Sig(Ign|Cgt)' /proc/self/status; true`;
       const fresh = (await probe()).stdout;
       const hosts = await warmShellsOf(warm);
@@ -186,26 +174,28 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       // Still there, waiting: the rollback's command, sent at once after the interrupt, must not meet a dead shell.
       assert.deepEqual(await waitingShells(hosts), waiting);
       assert.equal((await probe()).stdout, fresh);
-    } finally {
-      local.close();
-    }
-  });
+    }));
 
-  it('does not hand a script to a warm shell that died while waiting', async () => {
-    const local = createSpawner();
-    const warm = $({ spawn: local.spawn, quiet: true });
-    try {
+  it('does not hand a script to a warm shell that died while waiting', () =>
+    withWarmSpawner(async (warm) => {
       const hosts = await warmShellsOf(warm);
       const waiting = await waitingShells(hosts);
       await $({ quiet: true })`kill -KILL ${waiting}`;
       // Reaped (not even a zombie): the host has seen the exit, and its record of the shell says so.
       await waitFor('the killed shells reaped', () => waiting.every((pid) => !isAlive(Number(pid))), 3000);
       assert.equal((await warm`echo still-works`).stdout, 'still-works\n');
-    } finally {
-      local.close();
-    }
-  });
+    }));
 });
+
+/** A spawner of the test's own (its hosts and shells are the test's to inspect and kill), closed after it. */
+async function withWarmSpawner(body: (warm: typeof sh) => Promise<void>): Promise<void> {
+  const local = createSpawner();
+  try {
+    await body($({ spawn: local.spawn, quiet: true }));
+  } finally {
+    local.close();
+  }
+}
 
 /** The warm shells waiting in these hosts. */
 async function waitingShells(hosts: string[]): Promise<string[]> {
