@@ -54,6 +54,11 @@ export interface StepOptions {
   manual: boolean;
   /** Runs only when asked for by name (`--only ID`): diagnoses and repair procedures that are not part of the flow. */
   onDemand: boolean;
+  /**
+   * The point of no return: once this step took effect, no earlier step's rollback may run (they would undo what the
+   * irreversible step relies on). A later failure ends the run for a forward fix instead.
+   */
+  irreversible: boolean;
   /** `rollback=none reason="..."`: the author says no rollback is possible. */
   rollbackNone?: string;
 }

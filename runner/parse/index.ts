@@ -17,7 +17,7 @@ export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
 
 /** Attributes each role accepts; anything else is a diagnostic, so a typo never silently changes behaviour. */
 export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
-  step: ['id', 'timeout', 'retries', 'retry-delay', 'when', 'confirm', 'manual', 'on-demand', 'rollback', 'reason'],
+  step: ['id', 'timeout', 'retries', 'retry-delay', 'when', 'confirm', 'manual', 'on-demand', 'irreversible', 'rollback', 'reason'],
   verify: ['timeout'],
   expect: [],
   rollback: ['timeout'],
@@ -238,6 +238,7 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     confirm: false,
     manual: false,
     onDemand: false,
+    irreversible: false,
   };
   const bad = (key: string, expected: string) =>
     messages.push(
@@ -265,7 +266,7 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     if (typeof value !== 'string' || value === '') bad('when', 'a target name such as `sandbox`');
     else options.when = value.split(',').map((name) => name.trim()).filter(Boolean);
   }
-  for (const [flag, key] of [['confirm', 'confirm'], ['manual', 'manual'], ['on-demand', 'onDemand']] as const) {
+  for (const [flag, key] of [['confirm', 'confirm'], ['manual', 'manual'], ['on-demand', 'onDemand'], ['irreversible', 'irreversible']] as const) {
     const value = attributes[flag];
     if (value === undefined) continue;
     if (value === true || value === 'true') options[key] = true;

@@ -34,7 +34,7 @@ describe('parseRunbook', () => {
     assert.equal(step?.id, 'create');
     assert.equal(step?.intro, 'Click **Add**.');
     assert.equal(step?.block.codeLine, 6);
-    assert.deepEqual(step?.options, { timeoutMs: 120_000, retries: 1, retryDelayMs: 250, confirm: true, manual: false, onDemand: false });
+    assert.deepEqual(step?.options, { timeoutMs: 120_000, retries: 1, retryDelayMs: 250, confirm: true, manual: false, onDemand: false, irreversible: false });
     assert.equal(step?.verifies.length, 1);
     assert.equal(step?.expects[0]?.code, 'ok');
     assert.equal(step?.rollback?.span.start.line, 14);
@@ -59,7 +59,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown attribute and a bad duration', () => {
     assert.deepEqual(diagnostics(`# A\n${fence}ts step colour=red timeout=soon retries=x\n${fence}\n`), [
-      'rb.md:2:12-2:22: Unexpected attribute `colour` on a `step` block, expected one of: id, timeout, retries, retry-delay, when, confirm, manual, on-demand, rollback, reason [unknown-attribute]',
+      'rb.md:2:12-2:22: Unexpected attribute `colour` on a `step` block, expected one of: id, timeout, retries, retry-delay, when, confirm, manual, on-demand, irreversible, rollback, reason [unknown-attribute]',
       'rb.md:2:23-2:35: Unexpected timeout `soon`, expected a duration such as `30s` or `2m` [attribute-value]',
       'rb.md:2:36-2:45: Unexpected retries `x`, expected a whole number such as `2` [attribute-value]',
     ]);
