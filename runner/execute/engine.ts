@@ -4,8 +4,8 @@ import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
-import type { CompiledRunbook } from './compile.ts';
-import { createBlockContext, type Net, type StepResult } from './context.ts';
+import type { BlockFunction, CompiledRunbook } from './compile.ts';
+import { createBlockContext, createRunScope, type Net, type StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeError } from './failure.ts';
 import type { Redactor } from './redact.ts';
@@ -117,6 +117,8 @@ export class Engine {
   readonly #statuses = new Map<string, StepStatus>();
   /** Steps whose action took effect, most recent last: what rollbacks undo. */
   readonly #effective: { step: Step; result: StepResult }[] = [];
+  /** The block functions of this run, made by running the document's setup (compile.ts). */
+  #blocks: BlockFunction[] = [];
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -126,6 +128,13 @@ export class Engine {
     const { plan, emit, interrupt, resume } = this.#options;
     const started = performance.now();
     let status: RunStatus = 'passed';
+
+    const setupFailure = await this.#setUp();
+    if (setupFailure) {
+      emit({ kind: 'notice', level: 'error', message: `${setupFailure.location.file}:${setupFailure.location.line}:${setupFailure.location.column}: setup failed: ${setupFailure.message}` });
+      emit({ kind: 'run-end', status: 'failed', exitCode: 1, durationMs: performance.now() - started, counts: { passed: 0, failed: 0, skipped: 0, interrupted: 0 } });
+      return { status: 'failed', exitCode: 1, steps: this.#statuses };
+    }
 
     for (const planned of plan) {
       const { step } = planned;
@@ -163,6 +172,31 @@ export class Engine {
     const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
     return { status, exitCode, steps: this.#statuses };
+  }
+
+  /** Runs the setup blocks (every run, resume, --from and --only alike); a failure is placed at the setup line. */
+  async #setUp(): Promise<Failure | undefined> {
+    const options = this.#options;
+    try {
+      this.#blocks = await options.compiled.instantiate(
+        createRunScope({
+          cwd: options.cwd,
+          env: options.env,
+          target: options.target,
+          state: options.state,
+          redactor: options.redactor,
+          secretNames: options.secretNames,
+          fetch: options.fetch,
+          modules: options.modules,
+          net: options.net,
+          spawn: options.spawn,
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      const setup = options.runbook.blocks.find((block) => block.role === 'setup') ?? options.runbook.blocks[0]!;
+      return describeError(error, options.runbook.file, setup, options.redactor, 'error', '', options.compiled);
+    }
   }
 
   async #runStep(step: Step, probeFirst: boolean): Promise<StepStatus> {
@@ -321,7 +355,7 @@ export class Engine {
       controller.signal,
       { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
     );
-    const fn = options.compiled.blocks[block.index];
+    const fn = this.#blocks[block.index];
     const started = performance.now();
     let value: unknown;
     let failure: Failure | undefined;
