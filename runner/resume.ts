@@ -1,4 +1,5 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { EXIT } from '../common/exit.ts';
 import { latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -27,7 +28,7 @@ export async function resumeRun(
   }
   const { meta, events } = readJournal(dir);
   const state = resumeStateOf(events);
-  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };
+  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? EXIT.failed };
   const result = await runFile({
     ...request,
     file: meta.file,

@@ -1,5 +1,6 @@
 import type { Block, Runbook, Step } from '../model.ts';
-import { parseDuration } from '../parse/duration.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { EXIT } from '../../common/exit.ts';
 import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
@@ -160,7 +161,7 @@ export class Engine {
     if (status !== 'passed') await this.#rollback();
     const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
     for (const value of this.#statuses.values()) counts[value] += 1;
-    const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
+    const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
     return { status, exitCode, steps: this.#statuses };
   }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
+import { EXIT } from '../../common/exit.ts';
 import { lockKey } from '../journal/lock.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
@@ -135,7 +136,7 @@ describe('run lock', () => {
         }
       },
     });
-    assert.equal(second?.code, 1);
+    assert.equal(second?.code, EXIT.locked);
     assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
   });
 
