@@ -60,20 +60,30 @@ async function operatorInteraction(): Promise<Interaction | undefined> {
   return interactive ? (await import('../../runner/execute/interaction.ts')).terminalInteraction() : undefined;
 }
 
-/** Interrupts on the first SIGINT/SIGTERM (rollbacks run); a second one exits at once (the journal allows resume). */
-function interruptOnSignals(io: CommandIO): { signal: AbortSignal; dispose(): void } {
+/**
+ * The first SIGINT/SIGTERM interrupts (the block is stopped, rollbacks run); a second stops the rollbacks too (the run
+ * names those left and exits 130; `runbook resume` does them); a third exits at once (the journal allows resume).
+ */
+function interruptOnSignals(io: CommandIO): { signal: AbortSignal; stop: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  const stop = new AbortController();
   let count = 0;
   const handler = (signal: NodeJS.Signals) => {
     count += 1;
-    if (count > 1) process.exit(EXIT.interrupted);
-    io.stderr(`\n${signal}: interrupting; rolling back completed steps (again to exit now)`);
+    if (count > 2) process.exit(EXIT.interrupted);
+    if (count === 2) {
+      io.stderr(`\n${signal}: stopping the rollbacks; \`runbook resume\` finishes them (again to exit now)`);
+      stop.abort();
+      return;
+    }
+    io.stderr(`\n${signal}: interrupting; rolling back what took effect (again to stop the rollbacks)`);
     controller.abort();
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
     signal: controller.signal,
+    stop: stop.signal,
     dispose() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
@@ -82,12 +92,17 @@ function interruptOnSignals(io: CommandIO): { signal: AbortSignal; dispose(): vo
 }
 
 /** What every command that runs a document sets up and tears down: its reporters, and SIGINT/SIGTERM as interrupt. */
-function runSession(command: string, options: ReportOptions, io: CommandIO, body: (reporters: Reporter[], interrupt: AbortSignal) => Promise<number>): Promise<number> {
+function runSession(
+  command: string,
+  options: ReportOptions,
+  io: CommandIO,
+  body: (reporters: Reporter[], interrupt: AbortSignal, stop: AbortSignal) => Promise<number>,
+): Promise<number> {
   return guard(command, io, async () => {
     const reporters = await createReporters(options.reporter ?? defaultReporter(), options.out);
     const signals = interruptOnSignals(io);
     try {
-      return await body(reporters, signals.signal);
+      return await body(reporters, signals.signal, signals.stop);
     } finally {
       signals.dispose();
     }
@@ -96,7 +111,7 @@ function runSession(command: string, options: ReportOptions, io: CommandIO, body
 
 /** `runbook run`: exit 0 passed, 1 failed (after rollbacks), 2 invalid, 130 interrupted. */
 export function runCommand(options: RunOptions, io: CommandIO = processIO): Promise<number> {
-  return runSession('run', options, io, async (reporters, interrupt) => {
+  return runSession('run', options, io, async (reporters, interrupt, stop) => {
     const { runFile } = await engine();
     const result = await runFile({
       file: options.file,
@@ -109,6 +124,7 @@ export function runCommand(options: RunOptions, io: CommandIO = processIO): Prom
       interaction: await operatorInteraction(),
       sandbox: embeddedSandbox,
       interrupt,
+      stop,
       workspace: process.cwd(),
     });
     return result.exitCode;
@@ -117,9 +133,9 @@ export function runCommand(options: RunOptions, io: CommandIO = processIO): Prom
 
 /** `runbook resume [RUN_ID]`: as run; a run that already ended exits with its recorded code. */
 export function resumeCommand(options: ResumeOptions, io: CommandIO = processIO): Promise<number> {
-  return runSession('resume', options, io, async (reporters, interrupt) => {
+  return runSession('resume', options, io, async (reporters, interrupt, stop) => {
     const { resumeRun } = await import('../../runner/resume.ts');
-    const outcome = await resumeRun(process.cwd(), options.runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt });
+    const outcome = await resumeRun(process.cwd(), options.runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt, stop });
     if (outcome.kind === 'finished') {
       io.stderr(`runbook: run ${outcome.runId} already ended (${outcome.status}); nothing to resume`);
       return outcome.exitCode;
