@@ -145,10 +145,18 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     assert.equal(sha256(run.envSecret()), sha256(run.oldSecret.value));
     assert.equal(existsSync(path.join(run.sandbox.facts['vps-tmp']!, 'graph_secret.new')), false);
     assert.deepEqual(readdirSync(run.sandbox.facts['vps-tmp']!).filter((name) => name.includes('secret')), []);
-    // Locally, the capture was undone and no stray copy of the new value was left next to the dogfood file.
+    // No stray copy of the new value was left next to the dogfood file.
     const dogfood = path.join(run.sandbox.facts['sandbox-dir']!, 'fm-dogfood');
     assert.deepEqual(existsSync(dogfood) ? readdirSync(dogfood).filter((name) => /tmp|previous/.test(name)) : [], []);
+    // The failed step's own rollback runs too, and is safe after none of its step (the env never held the new value,
+    // so nothing is restored); the earlier rollbacks then remove the new secret: the tenant is as it was.
+    assert.deepEqual(run.events.of('rollback-end').map((event) => [event.stepId, event.status]), [
+      ['update-env', 'passed'],
+      ['capture-secret', 'passed'],
+      ['create-secret', 'passed'],
+    ]);
     assert.deepEqual(run.tenant.credentials().map((credential) => credential.keyId), [run.oldSecret.keyId]);
+    assert.equal(run.tenant.isSecretValid(run.tenant.appId, run.oldSecret.value), true);
     assert.deepEqual(run.platform.monitor.report().bothDead, []);
   });
 });

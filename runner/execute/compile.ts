@@ -4,14 +4,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { diagnostic, RunbookInputError } from '../diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 import { blockSyntaxDiagnostics } from '../parse/syntax.ts';
 
 /** The names every block sees; the context object provides each of them. */
 export const BLOCK_GLOBALS = [
   '$', 'state', 'target', 'secrets', 'console', 'expect', 'result', 'step', 'fs', 'path', 'os', 'sleep', 'retry',
-  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'trust',
+  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'trust', 'refuse',
 ] as const;
 
 // A name not inside a longer identifier. `${` (template interpolation) is no use of `$`.

@@ -1,5 +1,5 @@
 import ts from 'typescript';
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 
 /**
