@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatDiagnostic, hasErrors, severityOf, type Diagnostic } from '../runner/diagnostics.ts';
+import { hasErrors, messageLines, severityOf, type Diagnostic } from '../runner/diagnostics.ts';
 import { parseRunbook } from '../runner/parse/index.ts';
 import { checkDrift } from './drift/index.ts';
 import type { ReplayRunner } from './drift/types.ts';
@@ -60,7 +60,7 @@ function exitCode(parsed: ParsedRunbook, messages: readonly Diagnostic[]): numbe
 }
 
 function print(io: CommandIO, command: string, file: string, messages: readonly Diagnostic[]): void {
-  for (const message of messages) io.stdout(formatDiagnostic(message));
+  for (const message of messages) for (const line of messageLines(message)) io.stdout(line);
   io.stderr(summary(command, file, messages));
 }
 

@@ -1,9 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
-import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
+import { formatDiagnostic, messageLines, RunbookInputError } from './diagnostics.ts';
 import type { Interaction } from './execute/engine.ts';
 import type { Reporter } from './report/events.ts';
-import { defaultReporter, REPORTERS } from './report/index.ts';
+import { chooseReporters, REPORTERS } from './report/index.ts';
 import { LockedError } from './journal/lock.ts';
+import { BrokenJournalError } from './journal/journal.ts';
 import { embeddedSandbox } from './sandbox-provider.ts';
 
 // The engine (remark, zx, expect, ...) is loaded by the commands that run a document, not by `--help` or `sandbox`.
@@ -15,17 +16,12 @@ function printDiagnostics(error: RunbookInputError): void {
   for (const message of error.diagnostics) process.stderr.write(`${formatDiagnostic(message)}\n`);
 }
 
-async function createReporters(names: string, outDir: string): Promise<Reporter[]> {
-  const factories = names
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean)
-    .map((name) => {
-      const factory = REPORTERS[name];
-      if (!factory) throw new UsageError(`unknown reporter \`${name}\`, expected one of: ${Object.keys(REPORTERS).join(', ')}`);
-      return factory;
-    });
-  return Promise.all(factories.map((factory) => factory({ outDir })));
+/** One live view on stdout, file reports only under `--out` (see chooseReporters). */
+async function createReporters(requested: string | undefined, outDir: string | undefined): Promise<Reporter[]> {
+  const choice = chooseReporters(requested, outDir);
+  if ('error' in choice) throw new UsageError(choice.error);
+  for (const note of choice.notes) process.stderr.write(`runbook: ${note}\n`);
+  return Promise.all(choice.names.map((name) => REPORTERS[name]!.create({ outDir })));
 }
 
 /** Prompts only for a person at a terminal (and loaded only then); CI never waits on a question. */
@@ -38,7 +34,7 @@ class UsageError extends Error {}
 
 interface ReportFlags {
   reporter?: string;
-  out: string;
+  out?: string;
 }
 
 interface RunFlags extends ReportFlags {
@@ -72,7 +68,7 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
 
 /** What every command that runs a document sets up and tears down: its reporters, and SIGINT/SIGTERM as interrupt. */
 async function runSession(flags: ReportFlags, body: (reporters: Reporter[], interrupt: AbortSignal) => Promise<number>): Promise<number> {
-  const reporters = await createReporters(flags.reporter ?? defaultReporter(), flags.out);
+  const reporters = await createReporters(flags.reporter, flags.out);
   const signals = interruptOnSignals();
   try {
     return await body(reporters, signals.signal);
@@ -126,8 +122,8 @@ function validateCommand(file: string, flags: RunFlags): Promise<number> {
 /** The flags of every command that reports a run: which reporters, and the folder for file reports. */
 function reportOptions(command: Command): Command {
   return command
-    .addOption(new Option('--reporter <names>', `comma-separated: ${Object.keys(REPORTERS).join(', ')}`))
-    .option('--out <dir>', 'folder for file reports', 'runbook-reports');
+    .addOption(new Option('--reporter <names>', `comma-separated, at most one on stdout: ${Object.keys(REPORTERS).join(', ')} (default: pretty on a terminal, else plain)`))
+    .option('--out <dir>', 'folder for file reports (junit, markdown, html); required by them');
 }
 
 async function planCommand(file: string, flags: { json?: boolean; target?: string }): Promise<number> {
@@ -231,6 +227,14 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .argument('[file]', 'the runbook', 'runbook.md')
       .option('--target <name>', 'the sandbox target (default: sandbox)'),
   ).action(async (file: string, flags: RunFlags) => onResult(await validateCommand(file, flags)));
+  program
+    .command('audit')
+    .description("print a run's record from its journal and verify the journal's digest chain (exit 0, 1 broken)")
+    .argument('<run-id>', 'a folder name under .runbook/runs/')
+    .action(async (runId: string) => {
+      const { auditRun } = await import('./audit.ts');
+      onResult(auditRun(process.cwd(), runId, (line) => process.stdout.write(`${line}\n`)));
+    });
   passthrough('sandbox', 'the sandbox tenant on its own: up | down | status', async (args) => (await import('../sandbox/cli.ts')).sandboxCommand(args));
   return program;
 }
@@ -255,6 +259,11 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`runbook: ${error.message}\n`);
       return EXIT.usage;
+    }
+    if (error instanceof BrokenJournalError) {
+      for (const message of error.diagnostics) for (const line of messageLines(message)) process.stderr.write(`${line}\n`);
+      process.stderr.write('runbook: refusing to resume from a broken journal (runbook audit RUN_ID shows the record)\n');
+      return EXIT.failed;
     }
     if (error instanceof LockedError) {
       process.stderr.write(`runbook: ${error.message}\n`);

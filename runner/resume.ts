@@ -1,5 +1,5 @@
 import { diagnostic, RunbookInputError } from './diagnostics.ts';
-import { latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
+import { BrokenJournalError, latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
@@ -25,7 +25,10 @@ export async function resumeRun(
       }),
     ]);
   }
-  const { meta, events } = readJournal(dir);
+  const { meta, events, broken } = readJournal(dir);
+  // A journal that was changed after it was written cannot say which steps took effect: going on from it could
+  // repeat or skip a step that matters. The operator decides, with `runbook audit` showing where it breaks.
+  if (broken) throw new BrokenJournalError([broken]);
   const state = resumeStateOf(events);
   if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };
   const result = await runFile({

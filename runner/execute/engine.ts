@@ -1,6 +1,7 @@
+import { diagnostic, type RunRule } from '../diagnostics.ts';
 import type { Block, Runbook, Step } from '../model.ts';
 import { parseDuration } from '../parse/duration.ts';
-import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.ts';
+import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunStatus, StepCounts, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
@@ -42,6 +43,8 @@ export interface RunOptions {
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   interaction: Interaction;
+  /** Who answers the interaction's questions, as the record names them. */
+  operator: Operator;
   yes: boolean;
   automate: boolean;
   /**
@@ -73,7 +76,7 @@ interface BlockOutcome {
   capture: OutputCapture;
   durationMs: number;
   exitCode: number | null;
-  failure?: Failure;
+  failure?: RunMessage;
 }
 
 class Interrupted extends Error {
@@ -115,6 +118,7 @@ function race<T>(promise: Promise<T>, timeoutMs: number, controller: AbortContro
 export class Engine {
   readonly #options: RunOptions;
   readonly #statuses = new Map<string, StepStatus>();
+  readonly #rollbacks: RollbackCounts = { passed: 0, failed: 0, skipped: 0 };
   /** Steps whose action took effect, most recent last: what rollbacks undo. */
   readonly #effective: { step: Step; result: StepResult }[] = [];
 
@@ -129,18 +133,16 @@ export class Engine {
 
     for (const planned of plan) {
       const { step } = planned;
-      const line = step.block.span.start.line;
-      const title = step.heading?.text ?? step.id;
       if (resume?.completed.has(step.id)) {
         const value = resume.completed.get(step.id);
         this.#effective.push({ step, result: emptyResult(value) });
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: 'completed before the interruption' });
+        emit({ kind: 'step-skip', stepId: step.id, reason: 'completed before the interruption' });
         continue;
       }
       if (planned.skip) {
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: planned.skip });
+        emit({ kind: 'step-skip', stepId: step.id, reason: planned.skip });
         continue;
       }
       if (interrupt.aborted) {
@@ -158,30 +160,26 @@ export class Engine {
     }
 
     if (status !== 'passed') await this.#rollback();
-    const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
-    for (const value of this.#statuses.values()) counts[value] += 1;
+    const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
+    for (const planned of plan) counts[this.#statuses.get(planned.step.id) ?? 'unreached'] += 1;
     const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
-    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
+    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbacks } });
     return { status, exitCode, steps: this.#statuses };
   }
 
   async #runStep(step: Step, probeFirst: boolean): Promise<StepStatus> {
-    const { emit, target, interaction, yes, automate, runbook } = this.#options;
-    const line = step.block.span.start.line;
-    const title = step.heading?.text ?? step.id;
+    const { emit, target, interaction, yes, automate, runbook, operator } = this.#options;
     const started = performance.now();
-    const end = (status: StepStatus, failure?: Failure, value?: unknown) => {
-      emit({ kind: 'step-end', stepId: step.id, title, line, status, durationMs: performance.now() - started, failure, value });
+    const end = (status: StepStatus, failure?: RunMessage, value?: unknown) => {
+      emit({ kind: 'step-end', stepId: step.id, status, durationMs: performance.now() - started, failure, value });
       return status;
     };
-    const stepFailure = (kind: string, message: string): Failure => ({
-      kind,
-      message,
-      details: [],
-      location: { file: runbook.file, line, column: 1 },
-    });
+    const declined = (reason: string): RunMessage => diagnostic(reason, { file: runbook.file, place: step.block.span, ruleId: 'run-declined' });
+    const answered = (action: 'confirm' | 'manual', answer: Extract<RunEvent, { kind: 'operator' }>['answer'], by: AnsweredBy) =>
+      emit({ kind: 'operator', stepId: step.id, action, prose: step.intro, answer, by, time: new Date().toISOString() });
+    const byOperator: AnsweredBy = { kind: 'operator', operator };
 
-    emit({ kind: 'step-begin', stepId: step.id, title, line, attempt: 1 });
+    emit({ kind: 'step-begin', stepId: step.id, attempt: 1, time: new Date().toISOString() });
 
     // A step interrupted mid-way in an earlier run may already have taken effect: its verifies decide.
     if (probeFirst && step.verifies.length > 0) {
@@ -194,30 +192,36 @@ export class Engine {
       }
     }
 
+    // Every question is answered on the record, by whom or what: a sandbox answers its own (and says so), a flag
+    // answers for the operator, a person answers at the terminal.
     let runBlock = true;
-    if (step.options.confirm && !target.sandbox && !yes) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} asks for confirmation: rerun in a terminal or with --yes`));
+    if (step.options.confirm) {
+      if (target.sandbox) answered('confirm', 'yes', { kind: 'sandbox' });
+      else if (yes) answered('confirm', 'yes', { kind: 'yes-flag' });
+      else if (!interaction.interactive) return end('failed', declined(`Unexpected confirm step \`${step.id}\` without a terminal, expected a terminal or --yes`));
+      else {
+        answered('confirm', '', byOperator);
+        const confirmed = await interaction.confirm(step);
+        answered('confirm', confirmed ? 'yes' : 'no', byOperator);
+        if (!confirmed) return end('failed', declined(`Step \`${step.id}\` was declined by the operator`));
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: '' });
-      const confirmed = await interaction.confirm(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: confirmed ? 'yes' : 'no' });
-      if (!confirmed) return end('failed', stepFailure('declined', `step ${step.id} was declined by the operator`));
     }
-    const operatorDoesIt = this.#options.manualSteps === 'operator' || (!target.sandbox && !automate);
-    if (step.options.manual && operatorDoesIt) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} is an operator action: run in a terminal, or pass --automate to let its block do it`));
+    if (step.options.manual) {
+      const operatorDoesIt = this.#options.manualSteps === 'operator' || (!target.sandbox && !automate);
+      if (!operatorDoesIt) answered('manual', 'automate', target.sandbox ? { kind: 'sandbox' } : { kind: 'automate-flag' });
+      else if (!interaction.interactive) {
+        return end('failed', declined(`Unexpected operator action \`${step.id}\` without a terminal, expected a terminal, or --automate to let its block do it`));
+      } else {
+        answered('manual', '', byOperator);
+        const answer = await interaction.manual(step);
+        answered('manual', answer, byOperator);
+        if (answer === 'abort') return end('failed', declined(`Step \`${step.id}\` was aborted by the operator`));
+        runBlock = answer === 'automate';
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer: '' });
-      const answer = await interaction.manual(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer });
-      if (answer === 'abort') return end('failed', stepFailure('declined', `step ${step.id} was aborted by the operator`));
-      runBlock = answer === 'automate';
     }
 
     const attempts = step.options.retries + 1;
-    let lastFailure: Failure | undefined;
+    let lastFailure: RunMessage | undefined;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (attempt > 1) {
         emit({ kind: 'step-retry', stepId: step.id, attempt, delayMs: step.options.retryDelayMs, failure: lastFailure! });
@@ -226,7 +230,7 @@ export class Engine {
       let result: StepResult;
       if (runBlock) {
         const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs);
-        if (outcome.failure?.kind === 'interrupted') return end('interrupted', outcome.failure);
+        if (outcome.failure?.ruleId === 'run-interrupted') return end('interrupted', outcome.failure);
         result = toResult(outcome);
         if (outcome.failure) {
           lastFailure = outcome.failure;
@@ -241,7 +245,7 @@ export class Engine {
         lastFailure = undefined;
       }
       lastFailure ??= await this.#checkVerifies(step, result, attempt);
-      if (lastFailure?.kind === 'interrupted') return end('interrupted', lastFailure);
+      if (lastFailure?.ruleId === 'run-interrupted') return end('interrupted', lastFailure);
       if (!lastFailure) return end('passed', undefined, result.value);
     }
     return end('failed', lastFailure);
@@ -253,32 +257,36 @@ export class Engine {
     this.#effective.push({ step, result });
   }
 
-  #checkExpects(step: Step, outcome: BlockOutcome): Failure | undefined {
+  #checkExpects(step: Step, outcome: BlockOutcome): RunMessage | undefined {
     const { emit, redactor, runbook } = this.#options;
     const printed = redactor.redact(outcome.capture.text());
     for (const block of step.expects) {
       const started = performance.now();
+      emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: 'expect', time: new Date().toISOString() });
       const mismatch = matchExpected(block.code, printed);
-      let failure: Failure | undefined;
+      let failure: RunMessage | undefined;
       if (mismatch) {
         const line = block.codeLine + Math.min(mismatch.expectedIndex, Math.max(0, block.span.end.line - block.codeLine - 1));
-        failure = {
-          kind: 'expect',
-          message: 'output differs from the documented expect block',
-          location: { file: runbook.file, line, column: 1 },
-          details: [`expected: ${mismatch.expected}`, `actual:   ${mismatch.actual ?? '(end of output)'}`],
-        };
+        const actual = mismatch.actual ?? '(end of output)';
+        failure = diagnostic('Unexpected output, expected what the expect block documents', {
+          file: runbook.file,
+          place: { line, column: 1 },
+          ruleId: 'run-expect',
+          actual,
+          expected: [mismatch.expected],
+          note: [`expected: ${mismatch.expected}`, `actual:   ${actual}`].join('\n'),
+        });
       }
-      emit({ kind: 'block-end', stepId: step.id, role: 'expect', line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
+      emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: 'expect', status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
       if (failure) return failure;
     }
     return undefined;
   }
 
-  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<Failure | undefined> {
+  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<RunMessage | undefined> {
     for (const block of step.verifies) {
       const outcome = await this.#runBlock(block, step, attempt, timeoutOf(block, step.options.timeoutMs), result);
-      if (outcome.failure) return { ...outcome.failure, kind: outcome.failure.kind === 'error' ? 'verify' : outcome.failure.kind };
+      if (outcome.failure) return outcome.failure;
     }
     return undefined;
   }
@@ -294,9 +302,9 @@ export class Engine {
   ): Promise<BlockOutcome> {
     const options = this.#options;
     const { emit, redactor, runbook } = options;
-    emit({ kind: 'block-begin', stepId: step.id, role: block.role, line: block.span.start.line });
+    emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: block.role, time: new Date().toISOString() });
     const capture = new OutputCapture((line) => {
-      emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
+      emit({ kind: 'output', blockId: block.id, stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
     const controller = new AbortController();
     let exitCode: number | null = null;
@@ -324,18 +332,24 @@ export class Engine {
     const fn = options.compiled.blocks[block.index];
     const started = performance.now();
     let value: unknown;
-    let failure: Failure | undefined;
+    let failure: RunMessage | undefined;
     try {
       if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
       value = await race(fn(context), timeoutMs, controller, interrupt);
     } catch (error) {
-      const kind = error instanceof Interrupted ? 'interrupted' : error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'error';
-      failure = describeError(error, runbook.file, block, redactor, kind, commandStack.stack ?? '', options.compiled);
-      if (kind === 'timeout') failure.message = `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`;
+      const rule: RunRule | undefined = error instanceof Interrupted ? 'run-interrupted' : error instanceof Error && error.name === 'TimeoutError' ? 'run-timeout' : undefined;
+      failure = describeError(error, runbook.file, block, redactor, rule, commandStack.stack ?? '', options.compiled);
+      if (rule === 'run-timeout') {
+        failure = diagnostic(`Unexpected ${block.role} still running after ${timeoutMs / 1000}s, expected it to end within its timeout (raise it with timeout=)`, {
+          file: runbook.file,
+          place: failure.place,
+          ruleId: 'run-timeout',
+        });
+      }
     }
     capture.flush();
     const durationMs = performance.now() - started;
-    emit({ kind: 'block-end', stepId: step.id, role: block.role, line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs, failure });
+    emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: block.role, status: failure ? 'failed' : 'passed', durationMs, failure });
     return { value, capture, durationMs, exitCode, failure };
   }
 
@@ -348,14 +362,15 @@ export class Engine {
     for (const { step, result } of pending) {
       const rollback = step.rollback;
       if (!rollback) continue;
-      const line = rollback.span.start.line;
       if (stopped) {
-        emit({ kind: 'rollback-end', stepId: step.id, line, status: 'skipped', durationMs: 0 });
+        this.#rollbacks.skipped += 1;
+        emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: 'skipped', durationMs: 0 });
         continue;
       }
-      emit({ kind: 'rollback-begin', stepId: step.id, line });
+      emit({ kind: 'rollback-begin', stepId: step.id, blockId: rollback.id, time: new Date().toISOString() });
       const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, new AbortController().signal);
-      emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
+      this.#rollbacks[outcome.failure ? 'failed' : 'passed'] += 1;
+      emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
       if (outcome.failure) {
         stopped = true;
         emit({ kind: 'notice', level: 'error', message: `rollback of ${step.id} failed; earlier rollbacks were not run — finish them by hand` });
