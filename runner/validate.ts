@@ -55,8 +55,9 @@ export function validationMethod(run: Pick<RunResult, 'runId' | 'target' | 'step
   const ran = [...run.steps].filter(([, status]) => status === 'passed').map(([id]) => id);
   const skipped = [...run.steps].filter(([, status]) => status !== 'passed').map(([id]) => id);
   const head = `runbook validate on the ${run.target.name} target (run ${run.runId})`;
-  if (skipped.length === 0) return `${head}: all ${ran.length} steps ran and passed with their verify and expect blocks`;
-  return `${head}: ${ran.length} of ${run.steps.size} steps ran and passed with their verify and expect blocks; not run: ${skipped.join(', ')}`;
+  // No ": " in it, so YAML keeps the stamp a plain scalar.
+  if (skipped.length === 0) return `${head}, all ${ran.length} steps ran and passed with their verify and expect blocks`;
+  return `${head}, ${ran.length} of ${run.steps.size} steps ran and passed with their verify and expect blocks; did not run ${skipped.join(', ')}`;
 }
 
 export interface ValidateResult {

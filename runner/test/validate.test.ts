@@ -36,7 +36,7 @@ describe('runbook validate', () => {
     assert.equal(ok.run.exitCode, 0);
     assert.match(
       readFileSync(passing, 'utf8'),
-      /last-validated: 2026-11-30\nvalidation-method: runbook validate on the sandbox target \(run \S+\): 1 of 3 steps ran and passed with their verify and expect blocks; not run: diagnose, prod-only\n/,
+      /last-validated: 2026-11-30\nvalidation-method: runbook validate on the sandbox target \(run \S+\), 1 of 3 steps ran and passed with their verify and expect blocks; did not run diagnose, prod-only\n/,
     );
 
     const source = `${header('2026-01-01')}# A\n${fence}ts step\nthrow new Error('drift')\n${fence}\n`;
