@@ -45,20 +45,30 @@ interface RunFlags extends ReportFlags {
   only?: string;
 }
 
-/** Interrupts on the first SIGINT/SIGTERM (rollbacks run); a second one exits at once (the journal allows resume). */
-function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
+/**
+ * The first SIGINT/SIGTERM interrupts (the block is stopped, rollbacks run); a second stops the rollbacks too (the run
+ * names those left and exits 130; `runbook resume` does them); a third exits at once (the journal allows resume).
+ */
+function interruptOnSignals(): { signal: AbortSignal; stop: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  const stop = new AbortController();
   let count = 0;
   const handler = (signal: NodeJS.Signals) => {
     count += 1;
-    if (count > 1) process.exit(EXIT.interrupted);
-    process.stderr.write(`\n${signal}: interrupting; rolling back completed steps (again to exit now)\n`);
+    if (count > 2) process.exit(EXIT.interrupted);
+    if (count === 2) {
+      process.stderr.write(`\n${signal}: stopping the rollbacks; \`runbook resume\` finishes them (again to exit now)\n`);
+      stop.abort();
+      return;
+    }
+    process.stderr.write(`\n${signal}: interrupting; rolling back what took effect (again to stop the rollbacks)\n`);
     controller.abort();
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
     signal: controller.signal,
+    stop: stop.signal,
     dispose() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
@@ -67,18 +77,18 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
 }
 
 /** What every command that runs a document sets up and tears down: its reporters, and SIGINT/SIGTERM as interrupt. */
-async function runSession(flags: ReportFlags, body: (reporters: Reporter[], interrupt: AbortSignal) => Promise<number>): Promise<number> {
+async function runSession(flags: ReportFlags, body: (reporters: Reporter[], interrupt: AbortSignal, stop: AbortSignal) => Promise<number>): Promise<number> {
   const reporters = await createReporters(flags.reporter, flags.out);
   const signals = interruptOnSignals();
   try {
-    return await body(reporters, signals.signal);
+    return await body(reporters, signals.signal, signals.stop);
   } finally {
     signals.dispose();
   }
 }
 
 function runCommand(file: string, flags: RunFlags): Promise<number> {
-  return runSession(flags, async (reporters, interrupt) => {
+  return runSession(flags, async (reporters, interrupt, stop) => {
     const { runFile } = await engine();
     const result = await runFile({
       file,
@@ -91,6 +101,7 @@ function runCommand(file: string, flags: RunFlags): Promise<number> {
       interaction: await operatorInteraction(),
       sandbox: embeddedSandbox,
       interrupt,
+      stop,
       workspace: process.cwd(),
     });
     return result.exitCode;
@@ -98,9 +109,9 @@ function runCommand(file: string, flags: RunFlags): Promise<number> {
 }
 
 function resumeCommand(runId: string | undefined, flags: ReportFlags): Promise<number> {
-  return runSession(flags, async (reporters, interrupt) => {
+  return runSession(flags, async (reporters, interrupt, stop) => {
     const { resumeRun } = await import('./resume.ts');
-    const outcome = await resumeRun(process.cwd(), runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt });
+    const outcome = await resumeRun(process.cwd(), runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt, stop });
     if (outcome.kind === 'finished') {
       process.stderr.write(`runbook: run ${outcome.runId} already ended (${outcome.status}); nothing to resume\n`);
       return outcome.exitCode;

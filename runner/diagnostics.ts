@@ -24,7 +24,7 @@ export interface DiagnosticInit {
  * What can go wrong while a document runs. Each is a message like any other diagnostic (a place, a reason, a rule id),
  * so a run failure prints, serialises and reaches `check --replay` exactly as a lint or drift finding does.
  */
-export const RUN_RULES = ['run-verify', 'run-expect', 'run-timeout', 'run-command', 'run-error', 'run-declined', 'run-interrupted'] as const;
+export const RUN_RULES = ['run-verify', 'run-expect', 'run-timeout', 'run-command', 'run-error', 'run-declined', 'run-interrupted', 'run-refused'] as const;
 export type RunRule = (typeof RUN_RULES)[number];
 
 export function diagnostic(reason: string, init: DiagnosticInit): Diagnostic {

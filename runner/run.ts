@@ -6,7 +6,8 @@ import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
-import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
+import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
+import { diagnostic, RunbookInputError } from './diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
@@ -42,6 +43,8 @@ export interface RunRequest {
   sandbox?: SandboxProvider;
   /** Aborting it interrupts the run (rollbacks still run); the CLI wires SIGINT and SIGTERM to it. */
   interrupt?: AbortSignal;
+  /** Aborting it stops the rollbacks too (a second Ctrl-C): the journal keeps them for `runbook resume`. */
+  stop?: AbortSignal;
   runId?: string;
   /** Extra sinks that see every redacted event; unlike reporters, their failure fails the run. */
   sinks?: Array<(event: RunEvent) => void>;
@@ -111,6 +114,31 @@ function runDocument(runbook: Runbook, cwd: string): RunDocument {
   };
 }
 
+/**
+ * A run with no one to answer must not stop half-way at a question: it is refused before the first step, naming every
+ * `confirm` and operator step it would meet.
+ */
+function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunRequest, sandbox: boolean): void {
+  const questions = questionsOf(plan, {
+    sandbox,
+    yes: request.yes ?? false,
+    automate: request.automate ?? false,
+    manualSteps: request.manualSteps ?? 'default',
+    completed: new Set(request.resume?.point.completed.keys() ?? []),
+  });
+  if (questions.length === 0) return;
+  throw new RunbookInputError(
+    questions.map(({ step, question }) =>
+      diagnostic(
+        question === 'confirm'
+          ? `Unexpected \`confirm\` step \`${step.id}\` in a run without a terminal, expected --yes (or a run in a terminal)`
+          : `Unexpected operator step \`${step.id}\` in a run without a terminal, expected --automate to let its block do it (or a run in a terminal)`,
+        { file: runbook.file, place: step.block.span, ruleId: 'unanswerable-step' },
+      ),
+    ),
+  );
+}
+
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
@@ -119,6 +147,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const targetName = chooseTarget(runbook, typeof request.target === 'function' ? request.target(runbook) : request.target);
   const plan: PlannedStep[] = planRun(runbook, { target: targetName, from: request.from, only: request.only });
   const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
+  const interaction = request.interaction ?? nonInteractive;
+  if (!interaction.interactive && !request.resume?.point.rollback) refuseUnanswerable(runbook, plan, request, profile?.sandbox === true);
   const runId = request.runId ?? newRunId();
   const release = acquireLock(workspace, lockKey(targetName, request.file), runId);
   const meta: RunMeta = {
@@ -175,12 +205,13 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       target,
       emit,
       redactor,
-      interaction: request.interaction ?? nonInteractive,
+      interaction,
       operator: provenance.operator,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
       manualSteps: request.manualSteps ?? 'default',
       interrupt: request.interrupt ?? new AbortController().signal,
+      stop: request.stop,
       cwd: workspace,
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},

@@ -4,7 +4,7 @@ import type { Role, Span } from '../model.ts';
 /**
  * A run failure is a diagnostic like a lint finding (`runner/diagnostics.ts`): place (the failing line or the block's
  * span), reason, rule id (`run-verify`, `run-expect`, `run-timeout`, `run-command`, `run-error`, `run-declined`,
- * `run-interrupted`), note (the lines that explain it), actual/expected. Already redacted when emitted.
+ * `run-interrupted`, `run-refused`), note (the lines that explain it), actual/expected. Already redacted when emitted.
  */
 export type RunMessage = Diagnostic;
 
@@ -109,6 +109,13 @@ export type RunEvent =
   | { kind: 'rollback-begin'; stepId: string; blockId: string; time: string }
   | { kind: 'rollback-end'; stepId: string; blockId: string; status: 'passed' | 'failed' | 'skipped'; durationMs: number; failure?: RunMessage }
   | { kind: 'notice'; level: 'info' | 'warning' | 'error'; message: string }
+  /** The run turns back: these rollbacks (newest first) are what it will undo. `runbook resume` finishes them. */
+  | { kind: 'rollback-plan'; reason: 'failed' | 'interrupted'; stepIds: string[] }
+  /**
+   * The run cannot turn back (an irreversible step took effect, or a rollback refused): what stays in service, and
+   * where `runbook resume` goes forward from (`probe`: the step whose verify decides whether it already took effect).
+   */
+  | { kind: 'forward-fix'; inService: string[]; probe?: string; message: string }
   | { kind: 'run-end'; status: RunStatus; exitCode: number; durationMs: number; counts: StepCounts; rollbacks: RollbackCounts };
 
 export type EventKind = RunEvent['kind'];

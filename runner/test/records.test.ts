@@ -43,10 +43,16 @@ describe('secrets in every record', () => {
     const dir = path.dirname(file);
     writeFileSync(path.join(dir, 'secret.txt'), `${CANARY}\n`, { mode: 0o600 });
     const out = path.join(dir, 'reports');
-    const result = await runCli(['run', file, '--reporter', 'github,junit,markdown,html', '--out', out], { cwd: dir });
-    const json = await runCli(['run', file, '--reporter', 'json'], { cwd: dir });
-    result.stdout += json.stdout;
+    const result = await runCli(['run', file, '--reporter', 'plain,junit,markdown,html', '--out', out], { cwd: dir });
+    // One reporter on stdout per run: the other two in runs of their own.
+    for (const reporter of ['json', 'github']) result.stdout += (await runCli(['run', file, '--reporter', reporter], { cwd: dir })).stdout;
     assert.equal(result.code, 1, result.stderr);
+    // Every secret path ran: the first step passed (its output, value and state were recorded) and the second failed
+    // with the secret in its error message.
+    assert.match(result.stdout, /✔ capture passed/);
+    assert.match(result.stdout, /bad secret \[secret:GRAPH_SECRET\]/);
+    const journal = allText(path.join(dir, '.runbook', 'runs'));
+    assert.match(journal, /"kind":"state","stepId":"capture","state":\{"leak":"\[secret:GRAPH_SECRET\]"\}/);
     const everything = [result.stdout, result.stderr, allText(path.join(dir, '.runbook', 'runs')), allText(out)].join('\n');
     assert.ok(everything.includes('[secret:GRAPH_SECRET]'));
     for (const form of [CANARY, Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
