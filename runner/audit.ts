@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { diagnostic, messageLines, RunbookInputError, startOf } from './diagnostics.ts';
+import { diagnostic, messageLines, RunbookInputError, startOf } from '../common/diagnostics.ts';
 import { readJournal, runsDir } from './journal/journal.ts';
-import { formatDuration } from './parse/duration.ts';
+import { formatDuration } from '../common/duration.ts';
 import { describeAnswerer } from './report/events.ts';
 import { formatCounts } from './report/format.ts';
 import { recordOf, type RunRecord } from './report/record.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Operator, RunProvenance } from './report/events.ts';
-import { repoPath, repoRoot } from './repo.ts';
+import { repoPath, repoRoot } from '../common/repo.ts';
 
 /** `git config user.email` where git and the setting exist; a missing one is not an error, only less identification. */
 function gitEmail(cwd: string): string | undefined {

@@ -1,4 +1,5 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { EXIT } from '../common/exit.ts';
 import { BrokenJournalError, readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ export async function resumeRun(
     ]);
   }
   const state = resumeStateOf(events);
-  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };
+  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? EXIT.failed };
   const result = await runFile({
     ...request,
     file: meta.file,

@@ -7,7 +7,7 @@ import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
@@ -74,9 +74,9 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
  * that talks to a service: every module the runner holds makes each command a block starts slower to fork.
  */
 async function createNet(caPem: string | undefined, modules: Record<string, unknown>): Promise<{ net: Net; fetch: typeof fetch }> {
-  const tls = caPem ? await import('./net/tls.ts') : undefined;
-  const msal = modules['msal'] ? await import('./net/msal.ts') : undefined;
-  const graph = modules['graph'] ? await import('./net/graph.ts') : undefined;
+  const tls = caPem ? await import('../common/net/tls.ts') : undefined;
+  const msal = modules['msal'] ? await import('../common/net/msal.ts') : undefined;
+  const graph = modules['graph'] ? await import('../common/net/graph.ts') : undefined;
   const unavailable = (name: string) => () => {
     throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
   };

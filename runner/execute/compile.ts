@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { diagnostic, RunbookInputError } from '../diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 
 /** The names every block sees; the context object provides each of them. */

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { diagnostic, startOf, type RunRule } from '../diagnostics.ts';
+import { diagnostic, startOf, type RunRule } from '../../common/diagnostics.ts';
 import type { Block, Runbook, Step } from '../model.ts';
-import { parseDuration } from '../parse/duration.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { EXIT } from '../../common/exit.ts';
 import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunStatus, StepCounts, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
@@ -170,7 +171,7 @@ export class Engine {
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
     const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
     for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? 'unreached'] += 1;
-    const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
+    const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
     return { status, exitCode, steps: this.#statuses };
   }

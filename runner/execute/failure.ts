@@ -1,10 +1,10 @@
 import { stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
-import { diagnostic, type RunRule } from '../diagnostics.ts';
+import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
 import type { Block, Point, Span } from '../model.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { escapeRegExp } from '../regexp.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;

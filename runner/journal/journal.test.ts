@@ -5,7 +5,7 @@ import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { formatDiagnostic } from '../diagnostics.ts';
+import { formatDiagnostic } from '../../common/diagnostics.ts';
 import { Journal, readJournal } from './journal.ts';
 
 async function openJournal(): Promise<{ journal: Journal; lines: () => string[] }> {

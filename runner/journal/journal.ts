@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import { reviveEvent, type RunEvent } from '../report/events.ts';
 
 /** What a run was asked to do; `resume` replays it with the same answers. */

@@ -1,4 +1,4 @@
-import { reviveMessage, type Diagnostic } from '../diagnostics.ts';
+import { reviveMessage, type Diagnostic } from '../../common/diagnostics.ts';
 import type { Role, Span } from '../model.ts';
 
 /**

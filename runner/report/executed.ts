@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import { describeAnswerer, type BlockInfo } from './events.ts';
 import { formatCounts, messageLines } from './format.ts';
 import { ordinal, type BlockRun, type RunRecord, type StepRecord } from './record.ts';

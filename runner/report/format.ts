@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { RollbackCounts, StepCounts } from './events.ts';
 
-export { messageLines } from '../diagnostics.ts';
+export { messageLines } from '../../common/diagnostics.ts';
 
 export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);

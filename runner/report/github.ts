@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startOf } from '../diagnostics.ts';
-import { formatDuration } from '../parse/duration.ts';
+import { startOf } from '../../common/diagnostics.ts';
+import { formatDuration } from '../../common/duration.ts';
 import type { PlannedStepInfo, Reporter, RunMessage } from './events.ts';
 import { formatCounts } from './format.ts';
 

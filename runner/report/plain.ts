@@ -1,4 +1,4 @@
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import { describeAnswerer, type PlannedStepInfo, type Reporter } from './events.ts';
 import { formatCounts, messageLines } from './format.ts';
 

@@ -1,7 +1,7 @@
 import spinners from 'cli-spinners';
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import { describeAnswerer, type Reporter, type RunEvent } from './events.ts';
 import { formatCounts, messageLines } from './format.ts';
 

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../common/exit.ts';
 import { lockKey } from '../journal/lock.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
@@ -142,7 +143,7 @@ describe('run lock', () => {
         }
       },
     });
-    assert.equal(second?.code, 1);
+    assert.equal(second?.code, EXIT.locked);
     assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
   });
 

@@ -250,10 +250,10 @@ describe('one live view on stdout', () => {
     const file = await writeRunbook(`# A\n${fence}ts step\n${fence}\n`);
     const two = await runCli(['run', file, '--reporter', 'plain,json'], { cwd: path.dirname(file) });
     assert.equal(two.code, 2);
-    assert.match(two.stderr, /^runbook: reporters plain and json would both write to stdout, expected at most one/m);
+    assert.match(two.stderr, /^runbook run: reporters plain and json would both write to stdout, expected at most one/m);
     const noOut = await runCli(['run', file, '--reporter', 'junit'], { cwd: path.dirname(file) });
     assert.equal(noOut.code, 2);
-    assert.match(noOut.stderr, /^runbook: reporter junit writes files, expected --out DIR$/m);
+    assert.match(noOut.stderr, /^runbook run: reporter junit writes files, expected --out DIR$/m);
   });
 
   it('falls back from pretty to plain without a terminal, never writing cursor codes into a pipe', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { messageLines, type RunbookInputError } from '../diagnostics.ts';
+import { messageLines, type RunbookInputError } from '../../common/diagnostics.ts';
 import { runFile } from '../run.ts';
 import { collector, fence, writeRunbook } from './helpers.ts';
 

@@ -1,7 +1,7 @@
-import { formatDiagnostic } from './diagnostics.ts';
-import type { Reporter, RunMessage } from './report/events.ts';
-import type { SandboxProvider } from './run.ts';
-import { sandboxRun, validationTarget } from './validate.ts';
+import { formatDiagnostic } from '../common/diagnostics.ts';
+import type { Reporter, RunMessage } from '../runner/report/events.ts';
+import type { SandboxProvider } from '../runner/run.ts';
+import { sandboxRun, validationTarget } from '../runner/validate.ts';
 
 /**
  * `runbook check --replay`: runs the document on its sandbox target and returns the run's failure messages as they

@@ -1,5 +1,5 @@
 import { VFileMessage } from 'vfile-message';
-import type { Point, Span } from './model.ts';
+import type { Point, Span } from './position.ts';
 
 /**
  * Every problem a user can fix in their document or invocation is a `VFileMessage` (the unified ecosystem's
