@@ -173,9 +173,9 @@ export class Engine {
     // Setup first, whatever follows: a resumed rollback relies on its helpers as much as a step does.
     const setupFailure = await this.#setUp();
     if (setupFailure) {
-      const { file, line, column } = setupFailure.location;
-      emit({ kind: 'notice', level: 'error', message: `${file}:${line}:${column}: setup failed: ${setupFailure.message}` });
-      emit({ kind: 'run-end', status: 'failed', exitCode: EXIT.failed, durationMs: performance.now() - started, counts: { passed: 0, failed: 0, skipped: 0, interrupted: 0 } });
+      emit({ kind: 'notice', level: 'error', message: `${setupFailure.file}:${setupFailure.line}:${setupFailure.column}: setup failed: ${setupFailure.reason}` });
+      const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: this.#options.plan.length };
+      emit({ kind: 'run-end', status: 'failed', exitCode: EXIT.failed, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
       return { status: 'failed', exitCode: EXIT.failed, steps: this.#statuses };
     }
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
@@ -187,7 +187,7 @@ export class Engine {
   }
 
   /** Runs the setup blocks (every run, resume, --from and --only alike); a failure is placed at the setup line. */
-  async #setUp(): Promise<Failure | undefined> {
+  async #setUp(): Promise<RunMessage | undefined> {
     const options = this.#options;
     try {
       this.#blocks = await options.compiled.instantiate(
@@ -207,7 +207,7 @@ export class Engine {
       return undefined;
     } catch (error) {
       const setup = options.runbook.blocks.find((block) => block.role === 'setup') ?? options.runbook.blocks[0]!;
-      return describeError(error, options.runbook.file, setup, options.redactor, 'error', '', options.compiled);
+      return describeError(error, options.runbook.file, setup, options.redactor, 'run-error', '', options.compiled);
     }
   }
 
