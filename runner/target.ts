@@ -47,12 +47,26 @@ export function createTarget(name: string, sandbox: boolean, settings: Record<st
   };
 }
 
-/** The target name a run uses: the flag, else the runbook's `default-target`, else none (a plain local run). */
+/**
+ * The target name a run uses: the flag, else the runbook's `default-target`; none (a plain local run, target `local`
+ * with no settings) only when the runbook declares no targets at all. Unknown names are refused.
+ */
 export function chooseTarget(runbook: Runbook, requested?: string): string | undefined {
   const name = requested ?? runbook.frontMatter.defaultTarget;
-  if (name === undefined) return undefined;
+  const known = Object.keys(runbook.frontMatter.targets);
+  if (name === undefined) {
+    // Only a runbook that declares no targets runs with none: one that declares some, but no default, must be told
+    // which; guessing (or running an empty profile) would run production's steps with nothing configured.
+    if (known.length === 0) return undefined;
+    throw new RunbookInputError([
+      diagnostic(`Unexpected run with no target, expected --target with one of: ${known.join(', ')} (the runbook has no \`default-target\`)`, {
+        file: runbook.file,
+        place: runbook.frontMatter.keySpans['targets'],
+        ruleId: 'unknown-target',
+      }),
+    ]);
+  }
   if (!(name in runbook.frontMatter.targets)) {
-    const known = Object.keys(runbook.frontMatter.targets);
     throw new RunbookInputError([
       diagnostic(`Unexpected target \`${name}\`, expected ${known.length ? `one of: ${known.join(', ')}` : 'no --target (the runbook declares none)'}`, {
         file: runbook.file,

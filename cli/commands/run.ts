@@ -157,7 +157,9 @@ export function planCommand(options: PlanOptions, io: CommandIO = processIO): Pr
     const { loadRunbook } = await import('../../runner/load.ts');
     const { planRun, touches } = await import('../../runner/plan/index.ts');
     const runbook = await loadRunbook(file);
-    const target = options.target ?? runbook.frontMatter.defaultTarget;
+    const { chooseTarget } = await import('../../runner/target.ts');
+    // Validated exactly as `run` does: an unknown target is a usage error (exit 2), not an empty plan.
+    const target = chooseTarget(runbook, options.target);
     const plan = planRun(runbook, { target });
     const rows = plan.flatMap(({ step, skip }) => [
       { id: step.id, role: 'step', line: step.block.span.start.line, attributes: step.block.attributes, touches: touches(step), skip },

@@ -33,6 +33,10 @@ describe('runbook CLI', () => {
     const target = await runCli(['run', file, '--target', 'prod']);
     assert.equal(target.code, 2);
     assert.match(target.stderr, /Unexpected target `prod`/);
+    // plan validates its target exactly as run does.
+    const plan = await runCli(['plan', file, '--target', 'prod']);
+    assert.equal(plan.code, 2);
+    assert.match(plan.stderr, /Unexpected target `prod`/);
   });
 
   it('runs to exit 0 with plain output when not on a terminal, and 1 when a step fails', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
+import { SHELL_LANGS } from '../parse/index.ts';
 import { blockSyntaxDiagnostics } from '../parse/syntax.ts';
 
 /** The names every block sees; the context object provides each of them. */
@@ -65,6 +66,12 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   lines[0] = `export async function __instantiate(__run) { let ${BLOCK_GLOBALS.join(', ')}; ({ ${BLOCK_GLOBALS.join(', ')} } = __run); const __blocks = [];`;
   const runnable = runbook.blocks.filter((block) => block.role !== 'expect');
   for (const block of runnable) {
+    if (isShell(block)) {
+      // A shell block is data to the module: its script runs through the block's own `$` (its output, timeout and
+      // kill), so the fence line holds the whole function and the script's lines stay blank.
+      lines[block.span.start.line - 1] = `__blocks[${block.index}] = (__context) => __context.runScript(${JSON.stringify(block.lang)}, ${JSON.stringify(block.code)});`;
+      continue;
+    }
     const setup = block.role === 'setup';
     const names = [...new Set([...globalsUsedBy(block.code), ...setupNames])];
     // Setup statements belong to the run scope itself: no wrapper, so what they declare is visible to every block.
@@ -138,6 +145,10 @@ function syntaxDiagnostics(runbook: Runbook, error: unknown) {
       ruleId: 'block-syntax',
     });
   });
+}
+
+export function isShell(block: Block): boolean {
+  return SHELL_LANGS.has(block.lang);
 }
 
 export function blockAt(blocks: readonly Block[], line: number): Block | undefined {

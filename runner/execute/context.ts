@@ -84,6 +84,18 @@ function trackCommandOrigins(shell: Shell, onStart: (origin: Error) => void): Sh
   });
 }
 
+/** What a shell block sees of the target: `RUNBOOK_TARGET` and each plain setting as `TARGET_<KEY>` (`ssh-options`
+ * becomes `TARGET_SSH_OPTIONS`; a list is joined with spaces). */
+export function targetEnvironment(target: ResolvedTarget): Record<string, string> {
+  const env: Record<string, string> = { RUNBOOK_TARGET: target.name };
+  for (const [key, value] of Object.entries(target.settings)) {
+    const name = `TARGET_${key.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
+    if (['string', 'number', 'boolean'].includes(typeof value)) env[name] = String(value);
+    else if (Array.isArray(value)) env[name] = value.map(String).join(' ');
+  }
+  return env;
+}
+
 export function expandHome(file: string): string {
   return file === '~' || file.startsWith('~/') ? nodePath.join(os.homedir(), file.slice(1)) : file;
 }
@@ -182,6 +194,13 @@ export function createBlockContext(
         }),
         extra.onCommandStart,
       ));
+    },
+    /** A shell block (`bash step`): the script runs through this block's `$`, so its output, timeout and kill are a
+     * step's; `-e` (and `pipefail` in bash) make a failing command fail the block, as a thrown error does. */
+    runScript(this: { $: Shell }, lang: string, script: string): Promise<undefined> {
+      const flags = lang === 'bash' ? ['-e', '-o', 'pipefail'] : ['-e'];
+      const shell = this.$({ env: { ...deps.env, ...targetEnvironment(deps.target) } });
+      return shell`${lang} ${flags} -c ${script}`.then(() => undefined);
     },
     get console() {
       return (blockConsole ??= new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false }));

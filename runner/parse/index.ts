@@ -8,6 +8,7 @@ import { unified } from 'unified';
 import { VFile } from 'vfile';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import { ROLES, type AttributeValue, type Block, type Heading, type Role, type Runbook, type Span, type Step, type StepOptions } from '../model.ts';
+import { closest } from '../../common/closest.ts';
 import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
@@ -18,6 +19,15 @@ export { eachBlock };
 
 export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
+/** Shell steps (`bash step`): the block runs as a script, with the same verify, expect, rollback and timeout. */
+export const SHELL_LANGS = new Set(['bash', 'sh']);
+
+/** The languages each role can be written in; a role in any other language leaves the fence prose. */
+function languagesOf(role: Role): ReadonlySet<string> {
+  if (role === 'expect') return OUTPUT_LANGS;
+  if (role === 'setup') return CODE_LANGS;
+  return new Set([...CODE_LANGS, ...SHELL_LANGS]);
+}
 
 /** Attributes each role accepts; anything else is a diagnostic, so a typo never silently changes behaviour. */
 export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
@@ -101,14 +111,20 @@ export function parseRunbook(source: string, file: string): ParseResult {
     proseStartLine = span.end.line + 1;
     if (!fence) return;
     const lang = fence.info.lang.toLowerCase();
-    const runnableLang = CODE_LANGS.has(lang) || OUTPUT_LANGS.has(lang);
+    const knownLang = CODE_LANGS.has(lang) || OUTPUT_LANGS.has(lang) || SHELL_LANGS.has(lang);
+    // Only a known language followed by a role runs; every other fence is prose, as documents written for other
+    // tools (`ts twoslash`, Runme's `js {"id":...}`) expect. A near miss of a role is worth a warning, never a refusal.
     if (fence.unknownRole !== undefined) {
-      if (runnableLang && fence.info.role) {
+      const suggestion = knownLang && /^[a-z-]+$/i.test(fence.unknownRole) ? closest(fence.unknownRole.toLowerCase(), ROLES, 2) : undefined;
+      if (suggestion && fence.info.role) {
         messages.push(
-          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: ${ROLES.join(', ')}`, {
+          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected \`${suggestion}\` (this fence is prose and never runs)`, {
             file,
             place: wordSpan(span.start.line, fence.info.role),
             ruleId: 'unknown-role',
+            severity: 'warning',
+            actual: fence.unknownRole,
+            expected: [suggestion],
           }),
         );
       }
@@ -116,6 +132,20 @@ export function parseRunbook(source: string, file: string): ParseResult {
     }
     const role = fence.role;
     if (!role) return; // A fence with no role is prose: shown, never run.
+    if (!languagesOf(role).has(lang)) {
+      // `python step` or `text step`: the author meant a step the runner cannot run; say so, and leave it prose.
+      if (knownLang || lang !== '') {
+        messages.push(
+          diagnostic(`Unexpected language \`${fence.info.lang || '(none)'}\` for a \`${role}\` block, expected one of: ${[...languagesOf(role)].join(', ')} (this fence is prose and never runs)`, {
+            file,
+            place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''),
+            ruleId: 'block-language',
+            severity: 'warning',
+          }),
+        );
+      }
+      return;
+    }
 
     if (fence.unclosed) {
       messages.push(
@@ -124,16 +154,6 @@ export function parseRunbook(source: string, file: string): ParseResult {
           place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''),
           ruleId: 'unclosed-fence',
         }),
-      );
-      return;
-    }
-    const wantsCode = role !== 'expect';
-    if (wantsCode ? !CODE_LANGS.has(lang) : !OUTPUT_LANGS.has(lang)) {
-      messages.push(
-        diagnostic(
-          `Unexpected language \`${fence.info.lang || '(none)'}\` for a \`${role}\` block, expected ${wantsCode ? '`ts`' : '`text` or `console`'}`,
-          { file, place: fenceLineSpan(span, lines[span.start.line - 1] ?? ''), ruleId: 'block-language' },
-        ),
       );
       return;
     }
@@ -176,7 +196,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
     if (role === 'setup') return;
 
     if (role === 'step') {
-      const options = stepOptions(file, block, messages);
+      const options = stepOptions(file, block, messages, Object.keys(frontMatter.targets));
       const explicitId = typeof attributes['id'] === 'string' ? attributes['id'] : undefined;
       let id: string;
       if (explicitId !== undefined) {
@@ -246,7 +266,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
   return { runbook: { file, source: text, digest: createHash('sha256').update(source).digest('hex'), frontMatter, headings, steps, blocks }, messages, tree };
 }
 
-function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOptions {
+function stepOptions(file: string, block: Block, messages: Diagnostic[], targets: readonly string[]): StepOptions {
   const { attributes, attributeSpans } = block;
   const options: StepOptions = {
     timeoutMs: DEFAULT_TIMEOUT_MS,
@@ -281,7 +301,22 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
   if (attributes['when'] !== undefined) {
     const value = attributes['when'];
     if (typeof value !== 'string' || value === '') bad('when', 'a target name such as `sandbox`');
-    else options.when = value.split(',').map((name) => name.trim()).filter(Boolean);
+    else {
+      options.when = value.split(',').map((name) => name.trim()).filter(Boolean);
+      // A misspelt target would skip the step everywhere, silently: refuse it here, at the attribute.
+      for (const name of options.when.filter((name) => !targets.includes(name))) {
+        const near = closest(name, targets);
+        messages.push(
+          diagnostic(`Unexpected target \`${name}\` in when=, expected ${near ? `\`${near}\`` : targets.length ? `one of: ${targets.join(', ')}` : 'a target declared in the front matter (this runbook declares none)'}`, {
+            file,
+            place: attributeSpans['when'],
+            ruleId: 'unknown-target',
+            actual: name,
+            expected: near ? [near] : [...targets],
+          }),
+        );
+      }
+    }
   }
   for (const [flag, key] of [['confirm', 'confirm'], ['manual', 'manual'], ['on-demand', 'onDemand'], ['irreversible', 'irreversible']] as const) {
     const value = attributes[flag];

@@ -51,10 +51,10 @@ describe('parseRunbook', () => {
     assert.equal(runbook.steps[0]?.block.code, 'ok');
   });
 
-  it('reports an unknown role at the word', () => {
-    assert.deepEqual(diagnostics(`# A\n${fence}ts stpe\n${fence}\n`), [
-      'rb.md:2:7-2:11: Unexpected role `stpe`, expected one of: step, verify, expect, rollback, setup [unknown-role]',
-    ]);
+  it('warns about a near miss of a role at the word, with the role it resembles, and leaves the fence prose', () => {
+    const { runbook, messages } = parseRunbook(`# A\n${fence}ts stpe\n${fence}\n`, 'rb.md');
+    assert.deepEqual(messages.map(formatDiagnostic), ['rb.md:2:7-2:11: warning: Unexpected role `stpe`, expected `step` (this fence is prose and never runs) [unknown-role]']);
+    assert.equal(runbook.blocks.length, 0);
   });
 
   it('reports an unknown attribute and a bad duration', () => {
@@ -124,9 +124,43 @@ describe('parseRunbook', () => {
     assert.equal(runbook.steps[0]?.options.rollbackNone, 'read only');
   });
 
-  it('rejects a step in a language that cannot run', () => {
-    assert.deepEqual(diagnostics(`# A\n${fence}bash step\nls\n${fence}\n`), [
-      'rb.md:2:1-2:13: Unexpected language `bash` for a `step` block, expected `ts` [block-language]',
+  it('warns about a role in a language that cannot run, and leaves it prose', () => {
+    assert.deepEqual(diagnostics(`# A\n${fence}python step\nprint(1)\n${fence}\n`), [
+      'rb.md:2:1-2:15: warning: Unexpected language `python` for a `step` block, expected one of: ts, typescript, js, javascript, mts, mjs, bash, sh (this fence is prose and never runs) [block-language]',
+    ]);
+  });
+
+  it('reads a shell step with its verify and rollback', () => {
+    const { runbook, messages } = parseRunbook(`# A\n${fence}bash step\nls\n${fence}\n${fence}sh verify\ntrue\n${fence}\n${fence}bash rollback\ntrue\n${fence}\n`, 'rb.md');
+    assert.deepEqual(messages, []);
+    assert.deepEqual([runbook.steps[0]?.block.lang, runbook.steps[0]?.verifies[0]?.lang, runbook.steps[0]?.rollback?.lang], ['bash', 'sh', 'bash']);
+  });
+
+  // Real-world fences from documents written for other tools: the TypeScript handbook (twoslash), Runme (JSON and
+  // key=value attributes), Innovation Engine, MDX code titles, Docusaurus line highlights.
+  it('leaves fences written for other tools as prose, without a word', () => {
+    const fences = [
+      'ts twoslash',
+      'ts twoslash {1-3}',
+      'js {"id":"01HF7B0KJPF469EG9ZWDNFMBHE","name":"hello"}',
+      'sh {"id":"01HF7BT3HD84GWTQB8ZY0GBA06","interactive":"false"}',
+      'bash { name=setup-cluster interactive=false }',
+      'bash title="install.sh"',
+      'js {4-6} showLineNumbers',
+      'ts filename="example.ts"',
+      'console',
+      'text',
+      'python',
+    ];
+    for (const info of fences) {
+      const { runbook, messages } = parseRunbook(`# A\n${fence}${info}\nexit 1\n${fence}\n`, 'rb.md');
+      assert.deepEqual([runbook.blocks.length, messages.map(formatDiagnostic)], [0, []], info);
+    }
+  });
+
+  it('refuses a when= that names no target, at the attribute, with the closest name', () => {
+    assert.deepEqual(diagnostics(`---\ntargets:\n  prod: {}\n  sandbox: {}\n---\n# A\n${fence}ts step when=prdo\n${fence}\n`), [
+      'rb.md:7:12-7:21: Unexpected target `prdo` in when=, expected `prod` [unknown-target]',
     ]);
   });
 });

@@ -30,6 +30,7 @@ export function blockSyntaxDiagnostics(runbook: Pick<Runbook, 'file' | 'blocks'>
   return found;
 }
 
+/** Shell blocks run as scripts (compile.ts); only JavaScript and TypeScript blocks are parsed here. */
 function isScript(block: Block): boolean {
-  return !['bash', 'sh', 'shell'].includes(block.lang);
+  return !['bash', 'sh'].includes(block.lang);
 }

@@ -1,5 +1,6 @@
 import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Runbook, Step } from '../model.ts';
+import { stateLeftEmpty } from './state-flow.ts';
 
 export interface PlanOptions {
   target?: string;
@@ -26,7 +27,7 @@ export function planRun(runbook: Runbook, options: PlanOptions = {}): PlannedSte
     }
   }
   let reached = options.from === undefined;
-  return runbook.steps.map((step) => {
+  const plan: PlannedStep[] = runbook.steps.map((step) => {
     if (step.id === options.from) reached = true;
     if (options.only !== undefined && step.id !== options.only) return { step, skip: `not --only ${options.only}` };
     if (!reached) return { step, skip: `before --from ${options.from}` };
@@ -38,6 +39,9 @@ export function planRun(runbook: Runbook, options: PlanOptions = {}): PlannedSte
     if (when && options.target === undefined) return { step, skip: `when=${when.join(',')} (no target)` };
     return { step };
   });
+  const emptied = stateLeftEmpty(runbook, new Set(plan.filter((planned) => !planned.skip).map((planned) => planned.step)));
+  if (emptied.length > 0) throw new RunbookInputError(emptied);
+  return plan;
 }
 
 /** What a step touches, read off its code: the commands it runs and the hosts and files it names. */

@@ -40,12 +40,57 @@ describe('setup blocks', () => {
 
 describe('blocks that do not parse', () => {
   it('are refused at the user\u2019s line, and an extra brace never lets a skipped step\u2019s code run', async () => {
-    const file = await writeRunbook(`# One\n${fence}ts step when=prod\n}\nawait fs.writeFile('leaked', 'x')\n{\n${fence}\n# Two\n${fence}ts step\nconsole.log('ok')\n${fence}\n`);
+    const file = await writeRunbook(`---\ntargets:\n  prod: {}\n  dev: {}\ndefault-target: dev\n---\n# One\n${fence}ts step when=prod\n}\nawait fs.writeFile('leaked', 'x')\n{\n${fence}\n# Two\n${fence}ts step\nconsole.log('ok')\n${fence}\n`);
     await assert.rejects(runFile({ file, reporters: [] }), (error: unknown) => {
       assert.ok(error instanceof RunbookInputError);
-      assert.deepEqual(error.diagnostics.map((message) => `${message.line}:${message.column} ${message.ruleId}`), ['3:1 block-syntax']);
+      assert.deepEqual(error.diagnostics.map((message) => `${message.line}:${message.column} ${message.ruleId}`), ['9:1 block-syntax']);
       return true;
     });
     assert.equal(existsSync(path.join(path.dirname(file), 'leaked')), false);
+  });
+});
+
+describe('shell steps', () => {
+  it('run as a script with the target in the environment, checked by expect and a shell verify', async () => {
+    const { result, output } = await run(`---\ntargets:\n  dev:\n    greeting: hello\ndefault-target: dev\n---\n# One\n${fence}bash step\necho "$TARGET_GREETING from $RUNBOOK_TARGET"\n${fence}\n${fence}text expect\nhello from dev\n${fence}\n${fence}bash verify\ntest "$TARGET_GREETING" = hello\n${fence}\n`);
+    assert.equal(result.exitCode, 0);
+    assert.deepEqual(output, ['one: hello from dev']);
+  });
+
+  it('fail at the first failing command (-e, pipefail), and their rollbacks run', async () => {
+    const { result, output, reporter } = await run(`# One\n${fence}sh step\necho done\n${fence}\n${fence}sh rollback\necho undone\n${fence}\n# Two\n${fence}bash step\nfalse | cat\necho never\n${fence}\n`);
+    assert.equal(result.exitCode, 1);
+    assert.equal(reporter.of('step-end').find((event) => event.stepId === 'two')?.status, 'failed');
+    assert.deepEqual(output, ['one: done', 'one: undone']);
+  });
+});
+
+describe('state a skipped step would have written', () => {
+  const source = `# Make\n${fence}ts step\nstate.value = 'v'\n${fence}\n# Use\n${fence}ts step\nconsole.log(state.value.toUpperCase())\n${fence}\n# Maybe\n${fence}ts step\nconsole.log(state.value ?? 'none')\n${fence}\n`;
+
+  it('is refused at plan time, at the read, naming the step that writes it', async () => {
+    const file = await writeRunbook(source);
+    await assert.rejects(runFile({ file, reporters: [], from: 'use' }), (error: unknown) => {
+      assert.ok(error instanceof RunbookInputError);
+      assert.deepEqual(error.diagnostics.map((message) => `${message.line}:${message.column} ${message.ruleId} ${message.reason.slice(0, 66)}`), [
+        '7:13 state-left-empty Unexpected read of `state.value` in step `use`: only `make` writes',
+      ]);
+      return true;
+    });
+  });
+
+  it('is fine when the read expects it may be missing, or the writer runs', async () => {
+    assert.equal((await run(source, { only: 'maybe' })).result.exitCode, 0);
+    assert.equal((await run(source)).result.exitCode, 0);
+  });
+});
+
+describe('targets', () => {
+  it('a runbook that declares targets but no default-target needs --target: no silent empty target', async () => {
+    const file = await writeRunbook(`---\ntargets:\n  local:\n    host: x\n---\n# One\n${fence}ts step\nconsole.log(target.get('host'))\n${fence}\n`);
+    await assert.rejects(runFile({ file, reporters: [] }), /no target, expected --target with one of: local/);
+    const reporter = collector();
+    assert.equal((await runFile({ file, reporters: [reporter], target: 'local' })).exitCode, 0);
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['x']);
   });
 });

@@ -1,4 +1,4 @@
-import { expectedHint } from '../closest.ts';
+import { expectedHint } from '../../../common/closest.ts';
 import { mentionsOf, type DriftRule } from '../types.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { closest, expectedHint } from '../closest.ts';
+import { closest, expectedHint } from '../../../common/closest.ts';
 import { mentionsOf, type DriftRule } from '../types.ts';
 
 export const envVar: DriftRule = {
