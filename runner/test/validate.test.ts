@@ -30,7 +30,7 @@ describe('runbook validate', () => {
 
   it('stamps after a passing sandbox run and never after a failing one', async () => {
     const passing = await writeRunbook(
-      `${header('2026-01-01')}# A\n${fence}ts step\nconsole.log(target.name)\n${fence}\n# Diagnose\n${fence}ts step on-demand rollback=none reason="read-only"\n${fence}\n# Prod only\n${fence}ts step when=prod\n${fence}\n`,
+      `${header('2026-01-01')}# A\n${fence}ts step\nconsole.log(target.name)\n${fence}\n# Diagnose\n${fence}ts step on-demand rollback=none reason="read-only"\n${fence}\n# Prod only\n${fence}ts step when=prod\n${fence}\n`.replace('targets:\n', 'targets:\n  prod:\n    ssh: x\n'),
     );
     const ok = await validateRunbook({ file: passing, reporters: [collector()], sandbox: noSandbox }, new Date('2026-11-30T10:00:00Z'));
     assert.equal(ok.run.exitCode, 0);
