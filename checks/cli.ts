@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic, hasErrors, severityOf, type Diagnostic } from '../runner/diagnostics.ts';
-import { parseRunbook } from '../runner/parse/index.ts';
+import { parseRunbookBounded } from '../runner/parse/bounded.ts';
 import { checkDrift } from './drift/index.ts';
 import type { ReplayRunner } from './drift/types.ts';
 import { lintRunbook } from './lint/index.ts';
@@ -42,7 +42,7 @@ async function load(file: string): Promise<ParsedRunbook> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`);
   }
-  return parseRunbook(source, file);
+  return parseRunbookBounded(source, file);
 }
 
 function summary(command: string, file: string, messages: readonly Diagnostic[]): string {

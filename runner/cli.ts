@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { formatDiagnostic, RunbookInputError } from './diagnostics.ts';
+import { formatDiagnostic, RunbookInputError, UnknownRunError } from './diagnostics.ts';
 import type { Interaction } from './execute/engine.ts';
 import type { Reporter } from './report/events.ts';
 import { defaultReporter, REPORTERS } from './report/index.ts';
@@ -260,7 +260,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`runbook: ${error.message}\n`);
       return EXIT.failed;
     }
-    process.stderr.write(`runbook: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    if (error instanceof UnknownRunError) {
+      process.stderr.write(`runbook: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    // A bug of ours, not the user's: one line, and the stack only when asked for (RUNBOOK_DEBUG=1).
+    const detail = process.env['RUNBOOK_DEBUG'] && error instanceof Error ? (error.stack ?? error.message) : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`runbook: internal error: ${detail}${process.env['RUNBOOK_DEBUG'] ? '' : ' (RUNBOOK_DEBUG=1 prints the stack)'}\n`);
     return EXIT.failed;
   }
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { diagnostic, hasErrors, RunbookInputError } from './diagnostics.ts';
 import type { Runbook } from './model.ts';
 import { ParseCache } from './parse/cache.ts';
-import { parseRunbook } from './parse/index.ts';
+import { parseRunbookBounded } from './parse/bounded.ts';
 
 /**
  * Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). With a cache
@@ -24,7 +24,7 @@ export async function loadRunbook(file: string, cacheDir?: string): Promise<Runb
   const cache = cacheDir ? new ParseCache(cacheDir) : undefined;
   const cached = await cache?.get(source, file);
   if (cached) return cached;
-  const { runbook, messages } = parseRunbook(source, file);
+  const { runbook, messages } = await parseRunbookBounded(source, file);
   if (hasErrors(messages)) throw new RunbookInputError(messages.filter((message) => message.fatal === true));
   await cache?.set(source, file, runbook);
   return runbook;

@@ -1,5 +1,5 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
-import { latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
+import { UnknownRunError } from './diagnostics.ts';
+import { knownRunIds, latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
@@ -16,15 +16,10 @@ export async function resumeRun(
   request: Omit<RunRequest, 'file' | 'target' | 'yes' | 'automate' | 'from' | 'only' | 'runId' | 'resume'>,
 ): Promise<ResumeOutcome> {
   const id = runId ?? latestRunId(workspace);
-  const dir = id ? path.join(runsDir(workspace), id) : undefined;
-  if (!id || !dir || !existsSync(path.join(dir, 'meta.json'))) {
-    throw new RunbookInputError([
-      diagnostic(runId ? `Unexpected run id \`${runId}\`, expected a folder under ${runsDir(workspace)}` : `Unexpected resume with no runs, expected a journal under ${runsDir(workspace)}`, {
-        file: workspace,
-        ruleId: 'unknown-run',
-      }),
-    ]);
-  }
+  // An id names a folder under .runbook/runs/ and nothing else: no separators, no `..`.
+  const known = id !== undefined && /^[\w.-]+$/.test(id) && !id.startsWith('.') && existsSync(path.join(runsDir(workspace), id, 'meta.json'));
+  if (!known) throw new UnknownRunError(runId, knownRunIds(workspace));
+  const dir = path.join(runsDir(workspace), id);
   const { meta, events } = readJournal(dir);
   const state = resumeStateOf(events);
   if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };

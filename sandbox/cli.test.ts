@@ -23,6 +23,15 @@ describe('runbook sandbox up | status | clock | fault | down', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('fault refuses a kind the sandbox does not know (exit 2), and --help lists the kinds', async () => {
+    const bogus = await run('fault', 'bogus', '--dir', dir);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.err, /Unexpected fault kind `bogus`, expected one of: clear, token, graph, ssh-drop/);
+    assert.equal((await run('fault', 'token', '--status', 'abc', '--dir', dir)).code, 2);
+    const help = await run('--help');
+    assert.match(help.out, /^ {2}container-unhealthy +the next backend container/m);
+  });
+
   test('status fails when nothing runs', async () => {
     const result = await run('status', '--dir', dir);
     assert.equal(result.code, 1);

@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './clock.ts';
+import { FAULT_KINDS, isFaultKind } from './faults.ts';
 import { defaultSandboxDir } from './index.ts';
 import { isAlive, readState, removeState, runningSandbox, type SandboxState } from './state.ts';
 import { repoPath } from '../runner/repo.ts';
@@ -12,6 +13,8 @@ const USAGE = `usage: runbook sandbox up | down | status [--json]
        runbook sandbox clock advance <duration>     (e.g. 12h, 181d)
        runbook sandbox fault <kind> [--count N] [--status S] [--retry-after SECONDS]
        runbook sandbox fault clear
+fault kinds:
+${Object.entries(FAULT_KINDS).map(([kind, what]) => `  ${kind.padEnd(20)} ${what}`).join('\n')}
 options: --dir DIR (default .runbook/sandbox), --watch-pid PID (up: stop when PID exits)`;
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -160,9 +163,16 @@ export async function sandboxCommand(args: string[], out: Out = (l) => process.s
         return EXIT.ok;
       }
       case 'fault': {
+        if (!rest[0]) return (err(USAGE), EXIT.usage);
+        if (rest[0] !== 'clear' && !isFaultKind(rest[0])) {
+          err(`Unexpected fault kind \`${rest[0]}\`, expected one of: clear, ${Object.keys(FAULT_KINDS).join(', ')}`);
+          return EXIT.usage;
+        }
+        for (const [flag, value] of [['--count', values.count], ['--status', values.status], ['--retry-after', values['retry-after']]] as const) {
+          if (value !== undefined && !/^\d+$/.test(value)) return (err(`Unexpected ${flag} ${value}, expected a whole number`), EXIT.usage);
+        }
         const state = runningSandbox(dir);
         if (!state) return (err('sandbox not running'), EXIT.failed);
-        if (!rest[0]) return (err(USAGE), EXIT.usage);
         if (rest[0] === 'clear') {
           await callControl(state, 'DELETE', '/faults');
           out('faults cleared');
