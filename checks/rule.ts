@@ -1,4 +1,4 @@
-import { diagnostic, startOf, type Diagnostic, type Severity } from '../runner/diagnostics.ts';
+import { diagnostic, startOf, type Diagnostic, type Severity } from '../common/diagnostics.ts';
 import type { Point, Span } from '../runner/model.ts';
 import type { ParseResult } from '../runner/parse/index.ts';
 

@@ -3,17 +3,9 @@
  * into events, reporters and checks read them. Nothing here has behaviour; everything carries its position.
  */
 
-/** 1-based line and column, as unist and every editor count them. */
-export interface Point {
-  line: number;
-  column: number;
-  offset?: number;
-}
+import type { Span } from '../common/position.ts';
 
-export interface Span {
-  start: Point;
-  end: Point;
-}
+export type { Point, Span } from '../common/position.ts';
 
 export const ROLES = ['step', 'verify', 'expect', 'rollback'] as const;
 export type Role = (typeof ROLES)[number];

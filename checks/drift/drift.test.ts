@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkCommand } from '../cli.ts';
+import { checkCommand } from '../../cli/commands/checks.ts';
 import { captureIO, copyPlatform, edit, formatted, parse, parseFixture, PLATFORM, positionOf, ROOT, SAMPLE, writeRepo } from '../testing.ts';
 import { checkDrift } from './index.ts';
 import type { ReplayRunner } from './types.ts';
@@ -22,7 +22,7 @@ async function driftAfter(mutate: (dir: string) => void): Promise<{ findings: st
     const previous = process.cwd();
     process.chdir(ROOT);
     try {
-      const exit = await checkCommand([SAMPLE, '--repo', platform.dir], { now: NOW, io });
+      const exit = await checkCommand({ file: SAMPLE, repo: platform.dir }, { now: NOW, io });
       return { findings, exit, stdout: io.out };
     } finally {
       process.chdir(previous);
@@ -203,9 +203,9 @@ describe('replay', () => {
     const previous = process.cwd();
     process.chdir(ROOT);
     try {
-      assert.equal(await checkCommand([SAMPLE], { now: NOW, io, replay }), 0);
+      assert.equal(await checkCommand({ file: SAMPLE }, { now: NOW, io, replay }), 0);
       assert.equal(called, false);
-      assert.equal(await checkCommand([SAMPLE, '--replay'], { now: NOW, io, replay }), 0);
+      assert.equal(await checkCommand({ file: SAMPLE, replay: true }, { now: NOW, io, replay }), 0);
       assert.equal(called, true);
     } finally {
       process.chdir(previous);

@@ -1,6 +1,5 @@
 import type { Runbook, Span } from '../../runner/model.ts';
 import type { AsyncRule, ParsedRunbook } from '../rule.ts';
-import type { Exemption } from './exemptions.ts';
 import type { RepoIndex } from './repo-index.ts';
 
 /**
@@ -65,4 +64,19 @@ export type DriftRule = AsyncRule<DriftContext>;
 
 export function mentionsOf<K extends MentionKind>(context: { mentions: readonly Mention[] }, kind: K): MentionOf<K>[] {
   return context.mentions.filter((mention): mention is MentionOf<K> => mention.kind === kind);
+}
+
+/**
+ * An author's explicit, reasoned "this mention is not a claim about the repo":
+ * - `<!-- drift-ignore: MENTION reason="..." -->` right before a paragraph, list or block: covers that element;
+ * - front matter `drift-ignore: [{ mention: MENTION, reason: "..." }]`: covers every mention of MENTION.
+ * An exemption with no reason exempts nothing (and is reported), so silencing a check always leaves a trace.
+ */
+export interface Exemption {
+  mention: string;
+  reason?: string;
+  /** Where the exemption is written, for findings about it. */
+  span: Span;
+  /** Lines it covers; undefined = the whole document (front matter). */
+  lines?: { from: number; to: number };
 }

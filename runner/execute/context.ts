@@ -8,6 +8,7 @@ import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } f
 import type { Block, Step } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
+import { refuse } from './refuse.ts';
 import type { ResolvedTarget } from '../target.ts';
 
 /** What a verify (and a rollback) sees of the step it belongs to. */
@@ -207,5 +208,6 @@ export function createBlockContext(
     msal: deps.modules['msal'],
     graph: deps.modules['graph'],
     net: deps.net,
+    refuse,
   };
 }

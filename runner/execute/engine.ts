@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { Block, Runbook, Step } from '../model.ts';
-import { parseDuration } from '../parse/duration.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { EXIT } from '../../common/exit.ts';
 import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
@@ -8,6 +10,7 @@ import type { CompiledRunbook } from './compile.ts';
 import { createBlockContext, type Net, type StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeError } from './failure.ts';
+import { REFUSED } from './refuse.ts';
 import type { Redactor } from './redact.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
@@ -30,6 +33,8 @@ export interface ResumePoint {
   completed: Map<string, unknown>;
   /** A step that began but never ended: its verifies decide whether it already took effect. */
   unfinished?: string;
+  /** The run had begun rolling back: only these rollbacks remain (newest first), and the run never goes forward. */
+  rollback?: { pending: string[]; reason: 'failed' | 'interrupted' };
 }
 
 export interface RunOptions {
@@ -50,6 +55,8 @@ export interface RunOptions {
    */
   manualSteps?: 'default' | 'operator';
   interrupt: AbortSignal;
+  /** A second interrupt: stops the rollbacks too (the journal keeps what is left for `runbook resume`). */
+  stop?: AbortSignal;
   cwd: string;
   env: NodeJS.ProcessEnv;
   state: Record<string, unknown>;
@@ -112,21 +119,63 @@ function race<T>(promise: Promise<T>, timeoutMs: number, controller: AbortContro
   });
 }
 
+/** One step whose action began (and so may have taken effect), with what a rollback or verify sees of it. */
+interface Effect {
+  step: Step;
+  result: StepResult;
+}
+
+/** How the rollback phase ended: all done, or stopped at `at` with `left` (newest first, `at` included) not done. */
+type RollbackOutcome =
+  | { stopped: false; undone: Step[] }
+  | { stopped: 'failed' | 'refused' | 'interrupted'; undone: Step[]; at: Step; failure: Failure; left: Step[] };
+
+/** A `manual` step is done by the operator unless the run automates it (sandbox, --automate). */
+function operatorDoesManualSteps(options: Pick<RunOptions, 'manualSteps' | 'automate'> & { sandbox: boolean }): boolean {
+  return options.manualSteps === 'operator' || (!options.sandbox && !options.automate);
+}
+
+/** The questions a run will have to ask: `confirm` steps (unless --yes or a sandbox) and operator actions. */
+export function questionsOf(
+  plan: readonly PlannedStep[],
+  options: Pick<RunOptions, 'manualSteps' | 'automate' | 'yes'> & { sandbox: boolean; completed?: ReadonlySet<string> },
+): { step: Step; question: 'confirm' | 'manual' }[] {
+  const questions: { step: Step; question: 'confirm' | 'manual' }[] = [];
+  for (const { step, skip } of plan) {
+    if (skip || options.completed?.has(step.id)) continue;
+    if (step.options.confirm && !options.sandbox && !options.yes) questions.push({ step, question: 'confirm' });
+    else if (step.options.manual && operatorDoesManualSteps(options)) questions.push({ step, question: 'manual' });
+  }
+  return questions;
+}
+
+const stepList = (steps: readonly Step[]) => steps.map((step) => `${step.id} (line ${step.block.span.start.line})`).join(', ');
+
 export class Engine {
   readonly #options: RunOptions;
   readonly #statuses = new Map<string, StepStatus>();
-  /** Steps whose action took effect, most recent last: what rollbacks undo. */
-  readonly #effective: { step: Step; result: StepResult }[] = [];
+  /** Steps whose action began, most recent last: what rollbacks undo. */
+  readonly #effective: Effect[] = [];
 
   constructor(options: RunOptions) {
     this.#options = options;
   }
 
   async run(): Promise<RunSummary> {
-    const { plan, emit, interrupt, resume } = this.#options;
+    const { emit, resume } = this.#options;
     const started = performance.now();
-    let status: RunStatus = 'passed';
+    const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
+    const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
+    for (const value of this.#statuses.values()) counts[value] += 1;
+    const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
+    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
+    return { status, exitCode, steps: this.#statuses };
+  }
 
+  async #forward(): Promise<RunStatus> {
+    const { plan, emit, interrupt, resume } = this.#options;
+    let status: RunStatus = 'passed';
+    let failed: { step: Step; failure?: Failure } | undefined;
     for (const planned of plan) {
       const { step } = planned;
       const line = step.block.span.start.line;
@@ -148,31 +197,128 @@ export class Engine {
         break;
       }
       const outcome = await this.#runStep(step, resume?.unfinished === step.id);
-      this.#statuses.set(step.id, outcome);
+      this.#statuses.set(step.id, outcome.status);
       // The snapshot after each finished step is what `runbook resume` restores (the emitter redacts it).
-      if (outcome === 'passed') emit({ kind: 'state', stepId: step.id, state: snapshot(this.#options.state), secrets: [...this.#options.secretNames] });
-      if (outcome !== 'passed') {
-        status = outcome === 'interrupted' ? 'interrupted' : 'failed';
+      if (outcome.status === 'passed') emit({ kind: 'state', stepId: step.id, state: snapshot(this.#options.state), secrets: [...this.#options.secretNames] });
+      if (outcome.status !== 'passed') {
+        status = outcome.status === 'interrupted' ? 'interrupted' : 'failed';
+        failed = { step, failure: outcome.failure };
         break;
       }
     }
-
-    if (status !== 'passed') await this.#rollback();
-    const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
-    for (const value of this.#statuses.values()) counts[value] += 1;
-    const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
-    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
-    return { status, exitCode, steps: this.#statuses };
+    if (status === 'passed') return status;
+    return this.#turnBack(status, failed);
   }
 
-  async #runStep(step: Step, probeFirst: boolean): Promise<StepStatus> {
+  /**
+   * After a failure or an interrupt: undo what took effect, newest first, but never past the point of no return (the
+   * newest irreversible step that began: from there, undoing earlier steps would take away what is now in service).
+   */
+  async #turnBack(status: RunStatus, failed: { step: Step; failure?: Failure } | undefined): Promise<RunStatus> {
+    const { emit } = this.#options;
+    const newestFirst = [...this.#effective].reverse();
+    const pointIndex = newestFirst.findIndex(({ step }) => step.options.irreversible);
+    const undoable = pointIndex >= 0 ? newestFirst.slice(0, pointIndex + 1) : newestFirst;
+    const toUndo = undoable.filter(({ step }) => step.rollback);
+    emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
+    const outcome = await this.#rollbacks(toUndo);
+    if (outcome.stopped === 'interrupted') return 'interrupted';
+    const point = pointIndex >= 0 ? newestFirst[pointIndex]!.step : undefined;
+    if (point || outcome.stopped === 'refused') this.#forwardFix(failed, outcome, point);
+    return status;
+  }
+
+  /** Continues the rollbacks an earlier run of this journal had begun: only those, never a step forward. */
+  async #resumeRollback(rollback: NonNullable<ResumePoint['rollback']>): Promise<RunStatus> {
+    const { plan, emit, resume } = this.#options;
+    const byId = new Map(plan.map(({ step }) => [step.id, step]));
+    for (const { step } of plan) {
+      this.#statuses.set(step.id, 'skipped');
+      emit({ kind: 'step-skip', stepId: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, reason: 'the run was rolling back' });
+    }
+    const toUndo = rollback.pending.flatMap((id) => {
+      const step = byId.get(id);
+      return step ? [{ step, result: emptyResult(resume?.completed.get(id)) }] : [];
+    });
+    emit({ kind: 'notice', level: 'info', message: `resuming the rollbacks this run had begun: ${stepList(toUndo.map(({ step }) => step)) || 'none left'}` });
+    emit({ kind: 'rollback-plan', reason: rollback.reason, stepIds: toUndo.map(({ step }) => step.id) });
+    const outcome = await this.#rollbacks(toUndo);
+    if (outcome.stopped === 'interrupted') return 'interrupted';
+    if (outcome.stopped === 'refused') this.#forwardFix(undefined, outcome, undefined);
+    return rollback.reason === 'interrupted' ? 'interrupted' : 'failed';
+  }
+
+  /**
+   * Runs rollbacks newest first. One that fails, refuses or is stopped ends the phase: running an earlier step's undo
+   * on top of a half-undone later one is how both secrets end up dead.
+   */
+  async #rollbacks(toUndo: Effect[]): Promise<RollbackOutcome> {
+    const { emit, runId } = this.#options;
+    const stop = this.#options.stop ?? new AbortController().signal;
+    const undone: Step[] = [];
+    for (let index = 0; index < toUndo.length; index += 1) {
+      const { step, result } = toUndo[index]!;
+      const rollback = step.rollback!;
+      const line = rollback.span.start.line;
+      let failure: Failure | undefined;
+      if (stop.aborted) {
+        failure = { kind: 'interrupted', message: 'stopped before it began (second interrupt)', details: [], location: { file: this.#options.runbook.file, line, column: 1 } };
+      } else {
+        emit({ kind: 'rollback-begin', stepId: step.id, line });
+        const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, stop);
+        failure = outcome.failure;
+        emit({ kind: 'rollback-end', stepId: step.id, line, status: failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure });
+      }
+      if (!failure) {
+        undone.push(step);
+        continue;
+      }
+      const left = toUndo.slice(index).map((effect) => effect.step);
+      for (const skipped of left.slice(1)) emit({ kind: 'rollback-end', stepId: skipped.id, line: skipped.rollback!.span.start.line, status: 'skipped', durationMs: 0 });
+      const stopped = failure.kind === 'interrupted' ? 'interrupted' : failure.kind === 'refused' ? 'refused' : 'failed';
+      if (stopped === 'interrupted') {
+        emit({ kind: 'notice', level: 'error', message: `stopped during the rollbacks; still to do, newest first: ${stepList(left)}. \`runbook resume ${runId}\` does them` });
+      } else if (stopped === 'failed') {
+        emit({
+          kind: 'notice',
+          level: 'error',
+          message: `rollback of ${step.id} failed; ${left.length > 1 ? `the rollbacks of ${stepList(left.slice(1))} were not run` : 'no earlier rollback was left'}. Fix the cause, then \`runbook resume ${runId}\` runs ${stepList(left)} again, newest first`,
+        });
+      }
+      return { stopped, undone, at: step, failure, left };
+    }
+    return { stopped: false, undone };
+  }
+
+  /** The run cannot turn back: say what is in service and how to go forward from here. */
+  #forwardFix(failed: { step: Step; failure?: Failure } | undefined, outcome: RollbackOutcome, point: Step | undefined): void {
+    const { emit, runId, runbook } = this.#options;
+    const undone = new Set(outcome.undone);
+    const inService = this.#effective.map(({ step }) => step).filter((step) => !undone.has(step));
+    const why = point
+      ? `${point.id} (line ${point.block.span.start.line}) is irreversible and took effect: the rollbacks of the steps before it were not run`
+      : `the rollback of ${outcome.stopped === 'refused' ? outcome.at.id : '?'} refused: ${outcome.stopped === 'refused' ? outcome.failure.message : ''}; the earlier rollbacks were not run`;
+    const where = failed?.failure ? ` ${failed.step.id} failed at ${failed.failure.location.file}:${failed.failure.location.line}:${failed.failure.location.column}.` : '';
+    // The failed step itself is probed on resume when it was not undone: its effect may stand.
+    const probe = failed && !undone.has(failed.step) ? failed.step.id : undefined;
+    const last = inService.at(-1);
+    const message = [
+      `forward fix needed: ${why}.${where}`,
+      `In service: ${inService.length ? `what ${inService.map((step) => step.id).join(', ')} did (up to ${last!.id}, line ${last!.block.span.start.line})` : 'nothing this run changed'}${undone.size ? `; rolled back: ${[...undone].map((step) => step.id).join(', ')}` : ''}.`,
+      `Next: fix the cause, then \`runbook resume ${runId}\` (goes forward: finished steps are not run again${probe ? `, ${probe}'s verify decides whether it already took effect` : ''}), or \`runbook run ${path.basename(runbook.file)}${this.#options.target.name !== 'local' ? ` --target ${this.#options.target.name}` : ''} --from ${probe ?? failed?.step.id ?? inService[0]?.id ?? '<step>'}\`.`,
+    ].join(' ');
+    emit({ kind: 'forward-fix', inService: inService.map((step) => step.id), probe, message });
+    emit({ kind: 'notice', level: 'error', message });
+  }
+
+  async #runStep(step: Step, probeFirst: boolean): Promise<{ status: StepStatus; failure?: Failure }> {
     const { emit, target, interaction, yes, automate, runbook } = this.#options;
     const line = step.block.span.start.line;
     const title = step.heading?.text ?? step.id;
     const started = performance.now();
     const end = (status: StepStatus, failure?: Failure, value?: unknown) => {
       emit({ kind: 'step-end', stepId: step.id, title, line, status, durationMs: performance.now() - started, failure, value });
-      return status;
+      return { status, failure };
     };
     const stepFailure = (kind: string, message: string): Failure => ({
       kind,
@@ -188,7 +334,7 @@ export class Engine {
       const probe = emptyResult(undefined);
       const failure = await this.#checkVerifies(step, probe, 1);
       if (!failure) {
-        this.#effective.push({ step, result: probe });
+        this.#rememberEffect(step, probe);
         emit({ kind: 'notice', level: 'info', message: `${step.id}: already took effect before the interruption (its verify passed); not run again` });
         return end('passed');
       }
@@ -204,8 +350,7 @@ export class Engine {
       emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: confirmed ? 'yes' : 'no' });
       if (!confirmed) return end('failed', stepFailure('declined', `step ${step.id} was declined by the operator`));
     }
-    const operatorDoesIt = this.#options.manualSteps === 'operator' || (!target.sandbox && !automate);
-    if (step.options.manual && operatorDoesIt) {
+    if (step.options.manual && operatorDoesManualSteps({ ...this.#options, sandbox: target.sandbox, automate })) {
       if (!interaction.interactive) {
         return end('failed', stepFailure('declined', `step ${step.id} is an operator action: run in a terminal, or pass --automate to let its block do it`));
       }
@@ -221,19 +366,24 @@ export class Engine {
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (attempt > 1) {
         emit({ kind: 'step-retry', stepId: step.id, attempt, delayMs: step.options.retryDelayMs, failure: lastFailure! });
+        // A retry starts from where the step started: the attempt before may have done part of its work.
+        const undo = await this.#undoAttempt(step);
+        if (undo) return end('failed', undo);
         await new Promise((resolve) => setTimeout(resolve, step.options.retryDelayMs * (attempt - 1)));
       }
       let result: StepResult;
       if (runBlock) {
+        // From the moment the block begins, the step may have taken effect (part of it, at least): its own rollback
+        // runs if the run turns back, whatever happens to the block.
+        this.#rememberEffect(step, emptyResult(undefined));
         const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs);
-        if (outcome.failure?.kind === 'interrupted') return end('interrupted', outcome.failure);
         result = toResult(outcome);
+        this.#rememberEffect(step, result);
+        if (outcome.failure?.kind === 'interrupted') return end('interrupted', outcome.failure);
         if (outcome.failure) {
           lastFailure = outcome.failure;
           continue;
         }
-        // The action ran: from here on, a failure must undo it.
-        this.#rememberEffect(step, result);
         lastFailure = this.#checkExpects(step, outcome);
       } else {
         result = emptyResult(undefined);
@@ -247,6 +397,20 @@ export class Engine {
     return end('failed', lastFailure);
   }
 
+  /** Between two attempts of a step with a rollback, that rollback undoes what the failed attempt did. */
+  async #undoAttempt(step: Step): Promise<Failure | undefined> {
+    const { emit } = this.#options;
+    const rollback = step.rollback;
+    if (!rollback) return undefined;
+    const effect = this.#effective.find((entry) => entry.step === step);
+    const line = rollback.span.start.line;
+    emit({ kind: 'rollback-begin', stepId: step.id, line });
+    const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), effect?.result ?? emptyResult(undefined));
+    emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
+    if (!outcome.failure) return undefined;
+    return { ...outcome.failure, message: `no retry: the rollback between attempts failed: ${outcome.failure.message}` };
+  }
+
   #rememberEffect(step: Step, result: StepResult): void {
     const index = this.#effective.findIndex((entry) => entry.step === step);
     if (index >= 0) this.#effective.splice(index, 1);
@@ -255,7 +419,8 @@ export class Engine {
 
   #checkExpects(step: Step, outcome: BlockOutcome): Failure | undefined {
     const { emit, redactor, runbook } = this.#options;
-    const printed = redactor.redact(outcome.capture.text());
+    // Line by line, as the output was shown: a secret form that ends in a newline must not swallow a line break.
+    const printed = outcome.capture.lines.map((line) => `${redactor.redact(line.text)}\n`).join('');
     for (const block of step.expects) {
       const started = performance.now();
       const mismatch = matchExpected(block.code, printed);
@@ -329,7 +494,7 @@ export class Engine {
       if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
       value = await race(fn(context), timeoutMs, controller, interrupt);
     } catch (error) {
-      const kind = error instanceof Interrupted ? 'interrupted' : error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'error';
+      const kind = failureKind(error);
       failure = describeError(error, runbook.file, block, redactor, kind, commandStack.stack ?? '', options.compiled);
       if (kind === 'timeout') failure.message = `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`;
     }
@@ -339,29 +504,13 @@ export class Engine {
     return { value, capture, durationMs, exitCode, failure };
   }
 
-  /** Undoes what took effect, newest first. A rollback that fails stops the rest: running an earlier step's undo on
-   * top of a half-undone later one is how both secrets end up dead. */
-  async #rollback(): Promise<void> {
-    const { emit } = this.#options;
-    const pending = [...this.#effective].reverse();
-    let stopped = false;
-    for (const { step, result } of pending) {
-      const rollback = step.rollback;
-      if (!rollback) continue;
-      const line = rollback.span.start.line;
-      if (stopped) {
-        emit({ kind: 'rollback-end', stepId: step.id, line, status: 'skipped', durationMs: 0 });
-        continue;
-      }
-      emit({ kind: 'rollback-begin', stepId: step.id, line });
-      const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, new AbortController().signal);
-      emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
-      if (outcome.failure) {
-        stopped = true;
-        emit({ kind: 'notice', level: 'error', message: `rollback of ${step.id} failed; earlier rollbacks were not run — finish them by hand` });
-      }
-    }
-  }
+}
+
+function failureKind(error: unknown): string {
+  if (error instanceof Interrupted) return 'interrupted';
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
+  if (error instanceof Error && error.name === REFUSED) return 'refused';
+  return 'error';
 }
 
 function timeoutOf(block: Block, fallback: number): number {

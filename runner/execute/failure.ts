@@ -3,7 +3,7 @@ import { ProcessOutput } from 'zx';
 import type { Block } from '../model.ts';
 import type { Failure } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { escapeRegExp } from '../regexp.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;

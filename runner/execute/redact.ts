@@ -1,4 +1,4 @@
-import { escapeRegExp } from '../regexp.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
 
 /**
  * A line break a tool inserts when it wraps encoded output (`base64` at 76 columns, PEM at 64, `-w N`), also as

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Journal, readJournal } from './journal.ts';
 
-async function openJournal(): Promise<{ journal: Journal; lines: () => Promise<string[]> }> {
+async function openJournal(): Promise<{ journal: Journal; lines: () => string[] }> {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'runbook-journal-'));
   const journal = new Journal(workspace, { runId: 'r1', file: 'rb.md', yes: false, automate: false, startedAt: new Date().toISOString() });
-  const lines = async () => (await readFile(path.join(journal.dir, 'journal.jsonl'), 'utf8')).split('\n').filter(Boolean);
+  // Read synchronously: an await would give the end-of-turn write its chance, and hide a missing durable write.
+  const lines = () => readFileSync(path.join(journal.dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
   return { journal, lines };
 }
 
@@ -22,7 +24,7 @@ describe('journal', () => {
     journal.append(output('two'));
     journal.append(begin('s2'));
     // No turn of the event loop has passed: only the durable event can have written them.
-    assert.deepEqual((await lines()).map((line) => JSON.parse(line).kind), ['output', 'output', 'step-begin']);
+    assert.deepEqual(lines().map((line) => JSON.parse(line).kind), ['output', 'output', 'step-begin']);
     journal.close();
   });
 
@@ -31,7 +33,7 @@ describe('journal', () => {
     journal.append(output('one'));
     journal.append(output('two'));
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual((await lines()).map((line) => JSON.parse(line).text), ['one', 'two']);
+    assert.deepEqual(lines().map((line) => JSON.parse(line).text), ['one', 'two']);
     journal.close();
   });
 

@@ -20,7 +20,7 @@ export interface RunMeta {
  * taken effect, and its sync also makes the previous step's end and state snapshot durable. A step whose end or
  * snapshot was lost is probed by its verify on resume, never blindly run again. One data sync per step.
  */
-const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-begin', 'rollback-end', 'operator', 'run-end']);
+const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-plan', 'rollback-begin', 'rollback-end', 'forward-fix', 'operator', 'run-end']);
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');
@@ -116,29 +116,52 @@ export interface ResumeState {
   completed: Map<string, unknown>;
   unfinished?: string;
   state: Record<string, unknown>;
+  /** The run was rolling back: what is left to undo, newest first. A resume does only these. */
+  rollback?: { pending: string[]; reason: 'failed' | 'interrupted' };
 }
 
-/** What a journal says about where the run stands. */
+/**
+ * What a journal says about where the run stands. A run that began rolling back stays in that phase until every
+ * planned rollback passed (a resume finishes them; it never goes forward). A run that stopped with a forward fix
+ * (past its point of no return, or a rollback refused) can be resumed forward even though it ended.
+ */
 export function resumeStateOf(events: readonly RunEvent[]): ResumeState {
   const completed = new Map<string, unknown>();
   let open: string | undefined;
   let state: Record<string, unknown> = {};
   let end: Extract<RunEvent, { kind: 'run-end' }> | undefined;
+  let rollback: ResumeState['rollback'];
+  let forwardFix = false;
   for (const event of events) {
-    if (event.kind === 'run-begin') end = undefined;
-    else if (event.kind === 'step-begin') open = event.stepId;
+    if (event.kind === 'run-begin') {
+      end = undefined;
+      // A resumed run took over from the forward fix; should it stop again, it says so again.
+      forwardFix = false;
+    } else if (event.kind === 'step-begin') open = event.stepId;
     else if (event.kind === 'step-end') {
       if (event.status === 'passed') completed.set(event.stepId, event.value);
       open = undefined;
     } else if (event.kind === 'state') state = event.state;
-    else if (event.kind === 'run-end') end = event;
+    else if (event.kind === 'rollback-plan') rollback = { pending: [...event.stepIds], reason: event.reason };
+    else if (event.kind === 'rollback-end' && event.status === 'passed') {
+      // Undone: a step forward from here runs it again.
+      completed.delete(event.stepId);
+      if (rollback) rollback.pending = rollback.pending.filter((id) => id !== event.stepId);
+    } else if (event.kind === 'forward-fix') {
+      rollback = undefined;
+      forwardFix = true;
+      open = event.probe;
+    } else if (event.kind === 'run-end') end = event;
   }
+  const rollingBack = rollback !== undefined && rollback.pending.length > 0;
   return {
-    finished: end !== undefined,
+    finished: end !== undefined && !rollingBack && !forwardFix,
     status: end?.status,
     exitCode: end?.exitCode,
     completed,
     unfinished: open,
     state,
+    // Once rolling back, never forward: even with nothing left to undo (killed just before the run's end).
+    rollback,
   };
 }

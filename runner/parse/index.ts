@@ -5,13 +5,16 @@ import remarkFrontmatter from 'remark-frontmatter';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { VFile } from 'vfile';
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
 import { checkDocumentLimits, MAX_TIMER_MS } from './limits.ts';
 import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
+
+/** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
+export { eachBlock };
 
 export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);

@@ -56,6 +56,13 @@ export type RunEvent =
   | { kind: 'rollback-begin'; stepId: string; line: number }
   | { kind: 'rollback-end'; stepId: string; line: number; status: 'passed' | 'failed' | 'skipped'; durationMs: number; failure?: Failure }
   | { kind: 'notice'; level: 'info' | 'warning' | 'error'; message: string }
+  /** The run turns back: these rollbacks (newest first) are what it will undo. `runbook resume` finishes them. */
+  | { kind: 'rollback-plan'; reason: 'failed' | 'interrupted'; stepIds: string[] }
+  /**
+   * The run cannot turn back (an irreversible step took effect, or a rollback refused): what stays in service, and
+   * where `runbook resume` goes forward from (`probe`: the step whose verify decides whether it already took effect).
+   */
+  | { kind: 'forward-fix'; inService: string[]; probe?: string; message: string }
   | { kind: 'run-end'; status: RunStatus; exitCode: number; durationMs: number; counts: Record<StepStatus, number> };
 
 export type EventKind = RunEvent['kind'];

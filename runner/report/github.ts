@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import type { Reporter } from './events.ts';
 
 /** GitHub Actions' workflow-command escaping: data and properties differ. */

@@ -1,6 +1,6 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import type { Failure, Reporter, RunEvent } from './events.ts';
 import { failureLines } from './format.ts';
 

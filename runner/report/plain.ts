@@ -1,4 +1,4 @@
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import type { Reporter } from './events.ts';
 import { failureLines } from './format.ts';
 

@@ -1,7 +1,7 @@
 import spinners from 'cli-spinners';
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import { formatDuration } from '../parse/duration.ts';
+import { formatDuration } from '../../common/duration.ts';
 import type { Reporter, RunEvent } from './events.ts';
 import { failureLines } from './format.ts';
 

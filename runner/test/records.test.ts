@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
+import { EXIT } from '../../common/exit.ts';
 import { lockKey } from '../journal/lock.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
@@ -46,6 +47,12 @@ describe('secrets in every record', () => {
     const out = path.join(dir, 'reports');
     const result = await runCli(['run', file, '--reporter', 'plain,json,junit,markdown,github', '--out', out], { cwd: dir });
     assert.equal(result.code, 1, result.stderr);
+    // Every secret path ran: the first step passed (its output, value and state were recorded) and the second failed
+    // with the secret in its error message.
+    assert.match(result.stdout, /✔ capture passed/);
+    assert.match(result.stdout, /bad secret \[secret:GRAPH_SECRET\]/);
+    const journal = allText(path.join(dir, '.runbook', 'runs'));
+    assert.match(journal, /"kind":"state","stepId":"capture","state":\{"leak":"\[secret:GRAPH_SECRET\]"\}/);
     const everything = [result.stdout, result.stderr, allText(path.join(dir, '.runbook', 'runs')), allText(out)].join('\n');
     assert.ok(everything.includes('[secret:GRAPH_SECRET]'));
     for (const form of [CANARY, Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
@@ -135,7 +142,7 @@ describe('run lock', () => {
         }
       },
     });
-    assert.equal(second?.code, 1);
+    assert.equal(second?.code, EXIT.locked);
     assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
   });
 

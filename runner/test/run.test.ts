@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import type { RunbookInputError } from '../../common/diagnostics.ts';
 import { runFile } from '../run.ts';
 import { collector, fence, writeRunbook } from './helpers.ts';
 
@@ -61,8 +62,16 @@ describe('running a runbook', () => {
     assert.deepEqual(reporter.of('output').map((event) => event.text), ['do 1', 'do 2', 'do 3', 'undo 3', 'undo 2', 'undo 1']);
   });
 
-  it('does not roll back a step whose block failed before taking effect', async () => {
-    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nthrow new Error('no')\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`);
+  it("runs a failed step's own rollback: the block may have done part of its work", async () => {
+    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nconsole.log('half done')\nthrow new Error('no')\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`);
+    assert.deepEqual(reporter.of('rollback-end').map((event) => [event.stepId, event.status]), [['s2', 'passed'], ['s1', 'passed']]);
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['half done', 'undo 2', 'undo 1']);
+  });
+
+  it('does not roll back a step that never began (declined)', async () => {
+    const { reporter } = await run(`${targets}# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step confirm\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`, {
+      interaction: { interactive: true, confirm: async () => false, manual: async () => 'abort' },
+    });
     assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
   });
 
@@ -92,20 +101,26 @@ describe('running a runbook', () => {
     assert.deepEqual(reporter.of('output').map((event) => event.text), ['prod prod.example']);
   });
 
-  it('refuses a confirm step without a terminal unless --yes', async () => {
-    const source = `${targets}# A\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n`;
-    const refused = await run(source);
-    assert.equal(refused.result.exitCode, 1);
-    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--yes/);
-    const confirmed = await run(source, { yes: true });
-    assert.equal(confirmed.result.exitCode, 0);
+  it('refuses, before the first step, a run without a terminal that would meet a question it cannot answer', async () => {
+    const source = `${targets}# A\n${fence}ts step\nawait fs.writeFile('a-ran', 'x')\n${fence}\n# B\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n# C\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
+    const file = await writeRunbook(source);
+    await assert.rejects(runFile({ file, reporters: [] }), (error: RunbookInputError) => {
+      assert.deepEqual(
+        error.diagnostics.map((message) => `${message.line}:${message.column} ${message.ruleId}`),
+        ['16:1 unanswerable-step', '23:1 unanswerable-step'],
+      );
+      assert.match(error.diagnostics[0]!.reason, /`confirm` step `b`.*--yes/);
+      assert.match(error.diagnostics[1]!.reason, /operator step `c`.*--automate/);
+      return true;
+    });
+    assert.equal(existsSync(path.join(path.dirname(file), 'a-ran')), false);
+    const answered = await run(source, { yes: true, automate: true });
+    assert.equal(answered.result.exitCode, 0);
+    assert.deepEqual(answered.reporter.of('output').map((event) => event.text), ['ran', 'automated']);
   });
 
   it('waits for the operator on a manual step of a real target, and runs its automation with --automate', async () => {
     const source = `${targets}# A\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
-    const refused = await run(source);
-    assert.equal(refused.result.exitCode, 1);
-    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--automate/);
     const answered = await run(source, {
       interaction: { interactive: true, confirm: async () => true, manual: async () => 'done' },
     });

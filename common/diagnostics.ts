@@ -1,5 +1,5 @@
 import { VFileMessage } from 'vfile-message';
-import type { Point, Span } from './model.ts';
+import type { Point, Span } from './position.ts';
 
 /**
  * Every problem a user can fix in their document or invocation is a `VFileMessage` (the unified ecosystem's
@@ -69,20 +69,4 @@ export class RunbookInputError extends Error {
 
 export function hasErrors(messages: readonly Diagnostic[]): boolean {
   return messages.some((m) => m.fatal === true);
-}
-
-/** `runbook resume ID` (or `audit ID`) of a run this workspace has no journal for: a usage mistake (exit 2). */
-export class UnknownRunError extends Error {
-  constructor(
-    readonly runId: string | undefined,
-    known: readonly string[],
-  ) {
-    const latest = known.slice(-3).join(', ');
-    super(
-      runId === undefined
-        ? 'no run to resume: this workspace has no journal under .runbook/runs/'
-        : `unknown run \`${runId}\`, expected the id of a run of this workspace${latest ? ` (latest: ${latest})` : ' (it has none)'}`,
-    );
-    this.name = 'UnknownRunError';
-  }
 }

@@ -1,6 +1,6 @@
-import type { Reporter } from './report/events.ts';
-import type { SandboxProvider } from './run.ts';
-import { sandboxRun, validationTarget } from './validate.ts';
+import type { Reporter } from '../runner/report/events.ts';
+import type { SandboxProvider } from '../runner/run.ts';
+import { sandboxRun, validationTarget } from '../runner/validate.ts';
 
 export interface ReplayFailure {
   message: string;

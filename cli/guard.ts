@@ -1,0 +1,35 @@
+import { formatDiagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { UsageError } from '../common/errors.ts';
+import { EXIT } from '../common/exit.ts';
+import type { CommandIO } from '../common/io.ts';
+import { LockedError } from '../runner/journal/lock.ts';
+
+/**
+ * The one place errors become exit codes: a document's mistakes print as positioned diagnostics, a usage mistake or
+ * a refused lock as one line naming the command, anything else is a bug in runbook and keeps its stack.
+ */
+export async function guard(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    return exitFor(command, io, error);
+  }
+}
+
+export function exitFor(command: string, io: CommandIO, error: unknown): number {
+  const prefix = command ? `runbook ${command}` : 'runbook';
+  if (error instanceof RunbookInputError) {
+    for (const message of error.diagnostics) io.stderr(formatDiagnostic(message));
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`${prefix}: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof LockedError) {
+    io.stderr(`${prefix}: ${error.message}`);
+    return EXIT.locked;
+  }
+  io.stderr(`${prefix}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT.internal;
+}
