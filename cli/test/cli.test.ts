@@ -106,7 +106,7 @@ describe('runbook CLI', () => {
     for (const id of ['2026-01-01T00-00-00-000-abcdef', '../../etc']) {
       const { code, stderr } = await runCli(['resume', id], { cwd: dir });
       assert.equal(code, 2, stderr);
-      assert.equal(stderr.trim(), `runbook: unknown run \`${id}\`, expected the id of a run of this workspace (it has none)`);
+      assert.equal(stderr.trim(), `runbook resume: unknown run \`${id}\`, expected the id of a run of this workspace (it has none)`);
     }
   });
 

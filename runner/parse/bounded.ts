@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { diagnostic } from '../diagnostics.ts';
+import { diagnostic } from '../../common/diagnostics.ts';
 import { parseRunbook, refusedDocument, type ParseResult } from './index.ts';
 import { LIMITS } from './limits.ts';
 import { fromPlainDiagnostic, type PlainDiagnostic } from './plain-diagnostic.ts';

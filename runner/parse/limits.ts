@@ -1,4 +1,4 @@
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 
 /**
  * Bounds on what the parser is given. The Markdown parser's cost grows faster than the document on some shapes (deep

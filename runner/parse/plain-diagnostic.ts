@@ -1,4 +1,4 @@
-import { diagnostic, severityOf, type Diagnostic, type Severity } from '../diagnostics.ts';
+import { diagnostic, severityOf, type Diagnostic, type Severity } from '../../common/diagnostics.ts';
 import type { Point, Span } from '../model.ts';
 
 /** A diagnostic as plain data, for crossing a thread (an Error subclass loses its fields in a structured clone). */
