@@ -1,7 +1,7 @@
 import { RunbookInputError, diagnostic } from '../common/diagnostics.ts';
 import { UsageError } from '../common/errors.ts';
 import { EXIT } from '../common/exit.ts';
-import { readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
+import { BrokenJournalError, readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
@@ -48,7 +48,10 @@ export async function resumeRun(
     );
   }
   const dir = path.join(runsDir(workspace), id);
-  const { meta, events } = readJournal(dir);
+  const { meta, events, broken } = readJournal(dir);
+  // A journal that was changed after it was written cannot say which steps took effect: going on from it could
+  // repeat or skip a step that matters. The operator decides, with `runbook audit` showing where it breaks.
+  if (broken) throw new BrokenJournalError([broken]);
   const newer = runs.filter((run) => run.runId > meta.runId && run.file === meta.file && run.target === meta.target).at(-1);
   if (newer) {
     throw new RunbookInputError([

@@ -12,7 +12,8 @@ import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
-import type { Reporter, RunEvent } from './report/events.ts';
+import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './report/events.ts';
+import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
 
@@ -101,6 +102,18 @@ async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> 
   return modules;
 }
 
+/** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
+function runDocument(runbook: Runbook, cwd: string): RunDocument {
+  return {
+    file: runbook.file,
+    repoPath: repositoryPath(runbook.file, cwd),
+    digest: runbook.digest,
+    source: runbook.source,
+    frontMatterEnd: runbook.frontMatter.span?.end.offset ?? 0,
+    blocks: runbook.blocks.flatMap((block) => (block.stepId ? [{ id: block.id, stepId: block.stepId, role: block.role, span: block.span }] : [])),
+  };
+}
+
 /**
  * A run with no one to answer must not stop half-way at a question: it is refused before the first step, naming every
  * `confirm` and operator step it would meet.
@@ -166,8 +179,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
+    const provenance = runProvenance(workspace);
     const emit = (event: RunEvent) => {
-      const clean = redactor.redactValue(event);
+      const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);
       mux.emit(clean);
     };
@@ -177,11 +191,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       file: runbook.file,
       target: target.name,
       sandbox: target.sandbox,
-      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
-      layout: {
-        blocks: runbook.blocks.map((block) => ({ start: block.span.start.line, end: block.span.end.line })),
-        frontMatterEnd: runbook.frontMatter.span?.end.line ?? 0,
-      },
+      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.title, line: step.block.span.start.line, skip })),
+      document: runDocument(runbook, workspace),
+      provenance,
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });
@@ -194,6 +206,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       emit,
       redactor,
       interaction,
+      operator: provenance.operator,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
       manualSteps: request.manualSteps ?? 'default',
@@ -209,6 +222,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       spawn: spawner.spawn,
       resume: request.resume?.point,
     });
+    if (journal && journal.foreignBytes > 0) {
+      // Something else (a block) wrote to the run's journal: the record is no longer the runner's own.
+      const message = `the journal of run ${runId} was appended to by something other than the runner (${journal.foreignBytes} bytes): the record is broken; see runbook audit ${runId}`;
+      mux.emit({ kind: 'notice', level: 'error', message });
+      return { ...summary, exitCode: Math.max(summary.exitCode, 1), status: summary.status === 'passed' ? 'failed' : summary.status, runId, runbook, target };
+    }
     return { ...summary, runId, runbook, target };
   } finally {
     spawner.close();

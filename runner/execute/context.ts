@@ -193,7 +193,7 @@ export function createBlockContext(
     target: deps.target,
     expect,
     result: extra.result,
-    step: { id: step.id, title: step.heading?.text ?? step.id, role: block.role, attempt: extra.attempt },
+    step: { id: step.id, title: step.title, role: block.role, attempt: extra.attempt },
     fs,
     path: nodePath,
     os,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import GithubSlugger from 'github-slugger';
 import type { Code, Heading as MdastHeading, Root, Yaml } from 'mdast';
 import { toString } from 'mdast-util-to-string';
@@ -63,7 +64,7 @@ function wordSpan(line: number, word: InfoWord): Span {
 /** The result for a document refused as a whole (a bound crossed): no model, only the reason. */
 export function refusedDocument(source: string, file: string, messages: Diagnostic[]): ParseResult {
   return {
-    runbook: { file, source, frontMatter: emptyFrontMatter(), headings: [], steps: [], blocks: [] },
+    runbook: { file, source, digest: createHash('sha256').update(source).digest('hex'), frontMatter: emptyFrontMatter(), headings: [], steps: [], blocks: [] },
     messages,
     tree: { type: 'root', children: [] },
   };
@@ -171,6 +172,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
     }
 
     const block: Block = {
+      id: `line-${span.start.line}/${role}`,
       role,
       lang,
       attributes,
@@ -211,7 +213,8 @@ export function parseRunbook(source: string, file: string): ParseResult {
         );
       }
       const intro = lines.slice(previousProseStart - 1, span.start.line - 1).join('\n').trim();
-      const step: Step = { id, heading: section, intro, block, options, verifies: [], expects: [] };
+      const step: Step = { id, title: section?.text ?? id, heading: section, intro, block, options, verifies: [], expects: [] };
+      Object.assign(block, { id, stepId: id });
       if (explicitId !== undefined) slugger.slug(explicitId); // Reserve it so a later heading slug cannot collide.
       stepById.set(id, step);
       steps.push(step);
@@ -229,19 +232,27 @@ export function parseRunbook(source: string, file: string): ParseResult {
       );
       return;
     }
-    if (role === 'verify') lastStepInSection.verifies.push(block);
-    else if (role === 'expect') lastStepInSection.expects.push(block);
-    else if (lastStepInSection.rollback) {
+    const owner = lastStepInSection;
+    if (role === 'verify') {
+      owner.verifies.push(block);
+      Object.assign(block, { id: `${owner.id}/verify-${owner.verifies.length}`, stepId: owner.id });
+    } else if (role === 'expect') {
+      owner.expects.push(block);
+      Object.assign(block, { id: `${owner.id}/expect-${owner.expects.length}`, stepId: owner.id });
+    } else if (lastStepInSection.rollback) {
       messages.push(
         diagnostic(
           `Unexpected second rollback for step \`${lastStepInSection.id}\`, expected one (first on line ${lastStepInSection.rollback.span.start.line})`,
           { file, place: block.span, ruleId: 'duplicate-rollback' },
         ),
       );
-    } else lastStepInSection.rollback = block;
+    } else {
+      owner.rollback = block;
+      Object.assign(block, { id: `${owner.id}/rollback`, stepId: owner.id });
+    }
   });
 
-  return { runbook: { file, source: text, frontMatter, headings, steps, blocks }, messages, tree };
+  return { runbook: { file, source: text, digest: createHash('sha256').update(source).digest('hex'), frontMatter, headings, steps, blocks }, messages, tree };
 }
 
 function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOptions {
