@@ -76,7 +76,9 @@ async function valueCells(page: Page) {
 }
 
 test('replays the full rotation of runbook.md, its portal steps clicked in Chromium', async ({ page, context, sandbox }, testInfo) => {
-  test.setTimeout(60_000);
+  // The rotation alone takes about 35 s on an idle machine (13 steps, a recreation of four containers); a shared CI runner
+  // needs headroom, or the replay fails on load instead of on what it checks.
+  test.setTimeout(150_000);
   const facts = sandbox.facts as Record<string, string>;
   const platform = platformOf(sandbox.context);
   if (!platform) throw new Error('the sandbox has no platform side');
