@@ -22,7 +22,7 @@ describe('runbook CLI', () => {
     const file = await writeRunbook(`# A\n${fence}ts step\nconst x = ;\n${fence}\n`);
     const { code, stderr } = await runCli(['run', file]);
     assert.equal(code, 2);
-    assert.match(stderr, /rb\.md:3:11-3:12: Unexpected syntax in `step` block: Unexpected ";" \[block-syntax\]/);
+    assert.match(stderr, /rb\.md:3:11-3:12: Unexpected syntax in `ts step` block: Expression expected\. \[block-syntax\]/);
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
   });
 

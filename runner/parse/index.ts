@@ -7,7 +7,7 @@ import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { VFile } from 'vfile';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
-import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
+import { ROLES, type AttributeValue, type Block, type Heading, type Role, type Runbook, type Span, type Step, type StepOptions } from '../model.ts';
 import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
@@ -26,6 +26,7 @@ export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
   verify: ['timeout'],
   expect: [],
   rollback: ['timeout'],
+  setup: [],
 };
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -116,7 +117,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
     if (fence.unknownRole !== undefined) {
       if (runnableLang && fence.info.role) {
         messages.push(
-          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: step, verify, expect, rollback`, {
+          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: ${ROLES.join(', ')}`, {
             file,
             place: wordSpan(span.start.line, fence.info.role),
             ruleId: 'unknown-role',
@@ -183,6 +184,8 @@ export function parseRunbook(source: string, file: string): ParseResult {
       index: blocks.length,
     };
     blocks.push(block);
+    // Setup belongs to the whole document, not to a section's step.
+    if (role === 'setup') return;
 
     if (role === 'step') {
       const options = stepOptions(file, block, messages);
