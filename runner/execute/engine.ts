@@ -180,7 +180,9 @@ export class Engine {
     }
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
     const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
-    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? 'unreached'] += 1;
+    // A step the plan leaves out (`when=`, on demand) is skipped wherever the run stopped; only a step that was to run
+    // and never did is "not reached".
+    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? (planned.skip ? 'skipped' : 'unreached')] += 1;
     const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
     return { status, exitCode, steps: this.#statuses };
