@@ -29,17 +29,29 @@ describe('no-secret-output', () => {
     assert.deepEqual(lint('```bash\necho "$SECRET" | docker login --password-stdin\nprintf %s "$SECRET" > /tmp/s\n```\n'), []);
   });
 
-  it('flags console.log of a secret-named variable, not of its length or id', () => {
-    const body = '## S\n\n```ts step\nconsole.log(clientSecret);\nconsole.log(clientSecret.length, secretId);\n```\n\n```ts verify\nexpect(1).toBe(1);\n```\n';
-    assert.deepEqual(lint(body), [
-      'runbook.md:14:13-14:25: Unexpected secret `clientSecret` printed by `console.log`, expected it redacted (print its length, never the value) [no-secret-output]',
+  it('tracks a secret by where it came from, not by its name: printed, on a command line, returned', () => {
+    const body = [
+      '## S', '', '```ts step', "const value = await secrets.read('key.txt', 'KEY')", 'const trimmed = value.trim()',
+      'console.log(trimmed)', 'console.log(value.length, trimmed === value)', 'await $`curl -d secret=${trimmed} https://x`',
+      "const clientSecret = 'not a secret'", 'console.log(clientSecret)', 'return `k=${value}`', '```', '',
+      '```ts verify', 'expect(1).toBe(1)', '```', '',
+    ].join('\n');
+    assert.deepEqual(only('secret-flow', lint(body)), [
+      'runbook.md:16:13-16:20: Unexpected secret printed by `console.log`, expected its length or a digest, never the value [secret-flow]',
+      'runbook.md:18:26-18:33: Unexpected secret on a command line, expected it passed through a file or stdin (`secrets.toCommand`) [secret-flow]',
+      'runbook.md:21:8-21:20: Unexpected secret as the step’s return value (journaled and reported), expected a value that is not the secret [secret-flow]',
     ]);
   });
 
-  it('flags a secret interpolated into a zx command line', () => {
-    const body = '## S\n\n```ts step rollback=none reason="test"\nawait $`curl -d client_secret=${newSecret} https://login`;\n```\n\n```ts verify\nexpect(1).toBe(1);\n```\n';
-    assert.deepEqual(only('no-secret-output', lint(body)), [
-      'runbook.md:14:31-14:43: Unexpected secret `${newSecret}` on the command line of `curl`, expected it passed through a file, stdin or the environment [no-secret-output]',
+  it('follows a secret through state and setup helpers into another block', () => {
+    const body = [
+      '```ts setup', 'const onHost = (script: string) => $`ssh host ${script}`', "const pasted = () => secrets.fromCommand('pbpaste', 'NEW')", '```', '',
+      '## A', '', '```ts step', 'state.fresh = await pasted()', '```', '', '```ts verify', 'expect(1).toBe(1)', '```', '',
+      '## B', '', '```ts step', 'await onHost(`echo ${state.fresh}`)', "console.info('ok', state.fresh.length)", '```', '',
+      '```ts verify', 'expect(1).toBe(1)', '```', '',
+    ].join('\n');
+    assert.deepEqual(only('secret-flow', lint(body)), [
+      'runbook.md:29:14-29:35: Unexpected secret on a command line (through `onHost`), expected it passed through a file or stdin (`secrets.toCommand`) [secret-flow]',
     ]);
   });
 
@@ -153,3 +165,20 @@ describe('no-secret-output reads how a secret-named value is used', () => {
     assert.deepEqual(only('no-secret-output', lint(body)), []);
   });
 });
+
+describe('authoring mistakes', () => {
+  it('reports a block that does not parse on its own at the user\'s line', () => {
+    assert.deepEqual(only('block-syntax', lint('## S\n\n```ts step\nif (ready) {\n  go()\n```\n\n```ts verify\n}\n```\n')), [
+      "runbook.md:15:6-15:7: Unexpected syntax in `ts step` block: '}' expected. [block-syntax]",
+      'runbook.md:19:1-19:2: Unexpected syntax in `ts verify` block: Declaration or statement expected. [block-syntax]',
+    ]);
+  });
+
+  it('flags retries on a step with an effect and no rollback, not on a read-only one or one that is undone', () => {
+    const body = '## A\n\n```ts step retries=2\nawait $`rm -rf /tmp/cache`\n```\n\n## B\n\n```ts step retries=2 rollback=none reason="read-only"\nawait $`ls /tmp`\n```\n\n## C\n\n```bash step retries=1\nrm -rf /tmp/other\n```\n\n```bash rollback\ntrue\n```\n';
+    assert.deepEqual(only('retries-effect', lint(body)), [
+      'runbook.md:13:12-13:21: Unexpected `retries` on step `a`, which runs `rm` and has no rollback to undo a failed attempt, expected a `rollback` block or no retries [retries-effect]',
+    ]);
+  });
+});
+

@@ -57,6 +57,8 @@ export function shellMutation(text: string): string | undefined {
 export function stepMutation(step: Step): string | undefined {
   if (step.options.manual) return 'is `manual` (an operator action)';
   if (step.options.confirm) return 'asks to `confirm`';
+  // A shell step (`bash step`) is its script.
+  if (step.block.lang === 'bash' || step.block.lang === 'sh') return shellMutation(step.block.code);
   const views = scanScript(step.block.code);
   for (const template of views.templates) {
     const text = step.block.code.slice(template.start + 1, template.end - 1);
