@@ -79,10 +79,15 @@ export interface Step {
   rollback?: Block;
 }
 
-/** A named profile of non-secret settings. `sandbox: true` asks the runner for the embedded sandbox tenant. */
+/**
+ * A named profile of non-secret settings. `sandbox: true` asks the runner for the embedded sandbox tenant;
+ * `sandbox: { command: ... }` names the target's own (see runner/sandbox-command.ts). Either way `sandbox` is true.
+ */
 export interface TargetProfile {
   name: string;
   sandbox: boolean;
+  /** The command that starts this target's own sandbox and prints its facts; undefined for the embedded one. */
+  sandboxCommand?: string;
   settings: Record<string, unknown>;
   span: Span;
 }

@@ -15,6 +15,7 @@ import { planRun, type PlannedStep } from './plan/index.ts';
 import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './report/events.ts';
 import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
+import { commandSandbox } from './sandbox-command.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
 
 /** A running sandbox tenant as the runner needs it: its facts, and a way to stop it if this run started it. */
@@ -168,7 +169,10 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const mux = new Multiplexer(request.reporters);
   const spawner = createSpawner();
   try {
-    if (profile?.sandbox) {
+    if (profile?.sandboxCommand) {
+      mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox of target ${targetName}: ${profile.sandboxCommand}` });
+      lease = await commandSandbox(profile.sandboxCommand, path.dirname(path.resolve(request.file)));
+    } else if (profile?.sandbox) {
       if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox tenant for target ${targetName} (loopback only)…` });
       lease = await request.sandbox(workspace);

@@ -134,7 +134,10 @@ export function parseFrontMatter(file: string, block: YamlBlock | undefined, mes
           const pair = (targetsNode.items as Pair[]).find((item) => isScalar(item.key) && item.key.value === name);
           if (pair && isScalar(pair.key) && pair.key.range) span = toSpan(pair.key.range);
         }
-        const profile: TargetProfile = { name, sandbox: settings['sandbox'] === true, settings, span };
+        const own = settings['sandbox'];
+        const command = own && typeof own === 'object' && typeof (own as Record<string, unknown>)['command'] === 'string' ? String((own as Record<string, unknown>)['command']) : undefined;
+        const profile: TargetProfile = { name, sandbox: settings['sandbox'] === true || command !== undefined, settings, span };
+        if (command !== undefined) profile.sandboxCommand = command;
         result.targets[name] = profile;
       }
     }
