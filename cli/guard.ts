@@ -1,7 +1,8 @@
-import { formatDiagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { formatDiagnostic, messageLines, RunbookInputError } from '../common/diagnostics.ts';
 import { UsageError } from '../common/errors.ts';
 import { EXIT } from '../common/exit.ts';
 import type { CommandIO } from '../common/io.ts';
+import { BrokenJournalError } from '../runner/journal/journal.ts';
 import { LockedError, LockUnavailableError } from '../runner/lock/holder.ts';
 
 /**
@@ -25,6 +26,11 @@ export function exitFor(command: string, io: CommandIO, error: unknown): number 
   if (error instanceof UsageError) {
     io.stderr(`${prefix}: ${error.message}`);
     return EXIT.usage;
+  }
+  if (error instanceof BrokenJournalError) {
+    for (const message of error.diagnostics) for (const line of messageLines(message)) io.stderr(line);
+    io.stderr(`${prefix}: refusing to resume from a broken journal (runbook audit RUN_ID shows the record)`);
+    return EXIT.failed;
   }
   if (error instanceof LockedError) {
     io.stderr(`${prefix}: ${error.message}`);

@@ -7,7 +7,7 @@ import { EXIT } from '../common/exit.ts';
 import { processIO } from '../common/io.ts';
 import { REPORTERS } from '../runner/report/index.ts';
 import { checkCommand, lintCommand, type CheckOptions } from './commands/checks.ts';
-import { planCommand, resumeCommand, runCommand, validateCommand, type PlanOptions, type ReportOptions, type RunOptions } from './commands/run.ts';
+import { auditCommand, planCommand, resumeCommand, runCommand, validateCommand, type PlanOptions, type ReportOptions, type RunOptions } from './commands/run.ts';
 import { addSandboxCommands } from './commands/sandbox.ts';
 import { exitFor } from './guard.ts';
 import { embeddedSandbox } from './sandbox-provider.ts';
@@ -15,8 +15,8 @@ import { embeddedSandbox } from './sandbox-provider.ts';
 /** The flags of every command that reports a run: which reporters, and the folder for file reports. */
 function reportOptions(command: Command): Command {
   return command
-    .addOption(new Option('--reporter <names>', `comma-separated: ${Object.keys(REPORTERS).join(', ')}`))
-    .option('--out <dir>', 'folder for file reports', 'runbook-reports');
+    .addOption(new Option('--reporter <names>', `comma-separated, at most one on stdout: ${Object.keys(REPORTERS).join(', ')} (default: pretty on a terminal, else plain)`))
+    .option('--out <dir>', 'folder for file reports (junit, markdown, html); required by them');
 }
 
 export function buildProgram(onResult: (code: number) => void): Command {
@@ -77,6 +77,11 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .argument('[file]', 'the runbook', 'runbook.md')
       .option('--target <name>', 'the sandbox target (default: sandbox)'),
   ).action(async (file: string, flags: ReportOptions & { target?: string }) => onResult(await validateCommand({ ...flags, file })));
+  program
+    .command('audit')
+    .description("print a run's record from its journal and verify the journal's digest chain (exit 0, 1 broken)")
+    .argument('<run-id>', 'a folder name under .runbook/runs/')
+    .action(async (runId: string) => onResult(await auditCommand({ runId })));
   addSandboxCommands(program, onResult);
   return program;
 }

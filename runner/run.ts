@@ -14,7 +14,8 @@ import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
-import type { Reporter, RunEvent } from './report/events.ts';
+import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './report/events.ts';
+import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
 
@@ -83,7 +84,7 @@ async function createNet(caPem: string | undefined, modules: Record<string, unkn
   const msal = modules['msal'] ? await import('../common/net/msal.ts') : undefined;
   const graph = modules['graph'] ? await import('../common/net/graph.ts') : undefined;
   const unavailable = (name: string) => () => {
-    throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
+    throw new Error(`trust.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
   };
   return {
     fetch: tls ? (tls.createFetch(caPem) as typeof fetch) : fetch,
@@ -105,6 +106,18 @@ async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> 
   if (named.has('msal')) modules['msal'] = await import('@azure/msal-node');
   if (named.has('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
   return modules;
+}
+
+/** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
+function runDocument(runbook: Runbook, cwd: string): RunDocument {
+  return {
+    file: runbook.file,
+    repoPath: repositoryPath(runbook.file, cwd),
+    digest: runbook.digest,
+    source: runbook.source,
+    frontMatterEnd: runbook.frontMatter.span?.end.offset ?? 0,
+    blocks: runbook.blocks.flatMap((block) => (block.stepId ? [{ id: block.id, stepId: block.stepId, role: block.role, span: block.span }] : [])),
+  };
 }
 
 /**
@@ -184,8 +197,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
+    const provenance = runProvenance(workspace);
     const emit = (event: RunEvent) => {
-      const clean = redactor.redactValue(event);
+      const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);
       mux.emit(clean);
     };
@@ -195,11 +209,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       file: runbook.file,
       target: target.name,
       sandbox: target.sandbox,
-      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
-      layout: {
-        blocks: runbook.blocks.map((block) => ({ start: block.span.start.line, end: block.span.end.line })),
-        frontMatterEnd: runbook.frontMatter.span?.end.line ?? 0,
-      },
+      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.title, line: step.block.span.start.line, skip })),
+      document: runDocument(runbook, workspace),
+      provenance,
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });
@@ -212,6 +224,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       emit,
       redactor,
       interaction,
+      operator: provenance.operator,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
       manualSteps: request.manualSteps ?? 'default',
@@ -227,6 +240,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       spawn: spawner.spawn,
       resume: request.resume?.point,
     });
+    if (journal && journal.foreignBytes > 0) {
+      // Something else (a block) wrote to the run's journal: the record is no longer the runner's own.
+      const message = `the journal of run ${runId} was appended to by something other than the runner (${journal.foreignBytes} bytes): the record is broken; see runbook audit ${runId}`;
+      mux.emit({ kind: 'notice', level: 'error', message });
+      return { ...summary, exitCode: Math.max(summary.exitCode, 1), status: summary.status === 'passed' ? 'failed' : summary.status, runId, runbook, target };
+    }
     return { ...summary, runId, runbook, target };
   } finally {
     spawner.close();

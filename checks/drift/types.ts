@@ -1,14 +1,14 @@
+import type { Diagnostic } from '../../common/diagnostics.ts';
 import type { Runbook, Span } from '../../runner/model.ts';
 import type { AsyncRule, ParsedRunbook } from '../rule.ts';
 import type { RepoIndex } from './repo-index.ts';
 
 /**
- * Replays a runbook on the sandbox and returns what failed. Injected (the lead wires the runner's real one) so the
- * drift checks never depend on the runner's internals, and tests pass a fake.
+ * Replays a runbook on the sandbox and returns the run's failure messages (`run-verify`, `run-expect`, ...), each at
+ * its place. Injected (the CLI wires the runner's real one) so the drift checks never depend on the runner's
+ * internals, and tests pass a fake.
  */
-export type ReplayRunner = (file: string) => Promise<{
-  failures: { message: string; line: number; column: number; blockRole: string }[];
-}>;
+export type ReplayRunner = (file: string) => Promise<{ messages: Diagnostic[] }>;
 
 export interface DriftOptions {
   /** The platform repository to compare the document with. */

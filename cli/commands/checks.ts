@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { formatDiagnostic, hasErrors, severityOf, type Diagnostic } from '../../common/diagnostics.ts';
+import { hasErrors, messageLines, severityOf, type Diagnostic } from '../../common/diagnostics.ts';
 import { UsageError } from '../../common/errors.ts';
 import { EXIT } from '../../common/exit.ts';
 import { processIO, type CommandIO } from '../../common/io.ts';
@@ -47,7 +47,7 @@ function exitCode(parsed: ParsedRunbook, messages: readonly Diagnostic[]): numbe
 }
 
 function print(io: CommandIO, command: string, file: string, messages: readonly Diagnostic[]): void {
-  for (const message of messages) io.stdout(formatDiagnostic(message));
+  for (const message of messages) for (const line of messageLines(message)) io.stdout(line);
   io.stderr(summary(command, file, messages));
 }
 

@@ -3,7 +3,7 @@ import { EXIT } from '../../common/exit.ts';
 import { processIO, type CommandIO } from '../../common/io.ts';
 import type { Interaction } from '../../runner/execute/engine.ts';
 import type { Reporter } from '../../runner/report/events.ts';
-import { defaultReporter, REPORTERS } from '../../runner/report/index.ts';
+import { chooseReporters, REPORTERS } from '../../runner/report/index.ts';
 import { guard } from '../guard.ts';
 import { embeddedSandbox } from '../sandbox-provider.ts';
 
@@ -11,10 +11,10 @@ import { embeddedSandbox } from '../sandbox-provider.ts';
 const engine = () => import('../../runner/run.ts');
 
 export interface ReportOptions {
-  /** Comma-separated reporter names (default: pretty at a terminal, plain elsewhere). */
+  /** Comma-separated reporter names, at most one on stdout (default: the live view, pretty at a terminal, else plain). */
   reporter?: string;
-  /** Folder for file reports. */
-  out: string;
+  /** Folder for file reports (junit, markdown, html); they refuse to run without it. */
+  out?: string;
 }
 
 /** `--take-over-lock RUN_ID`: the operator states that the run holding the target's lock is gone. */
@@ -46,17 +46,12 @@ export interface PlanOptions {
   target?: string;
 }
 
-async function createReporters(names: string, outDir: string): Promise<Reporter[]> {
-  const factories = names
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean)
-    .map((name) => {
-      const factory = REPORTERS[name];
-      if (!factory) throw new UsageError(`unknown reporter \`${name}\`, expected one of: ${Object.keys(REPORTERS).join(', ')}`);
-      return factory;
-    });
-  return Promise.all(factories.map((factory) => factory({ outDir })));
+/** One live view on stdout, file reports only under `--out` (see chooseReporters). */
+async function createReporters(requested: string | undefined, outDir: string | undefined, io: CommandIO): Promise<Reporter[]> {
+  const choice = chooseReporters(requested, outDir);
+  if ('error' in choice) throw new UsageError(choice.error);
+  for (const note of choice.notes) io.stderr(`runbook: ${note}`);
+  return Promise.all(choice.names.map((name) => REPORTERS[name]!.create({ outDir })));
 }
 
 /** Prompts only for a person at a terminal (and loaded only then); CI never waits on a question. */
@@ -104,7 +99,7 @@ function runSession(
   body: (reporters: Reporter[], interrupt: AbortSignal, stop: AbortSignal) => Promise<number>,
 ): Promise<number> {
   return guard(command, io, async () => {
-    const reporters = await createReporters(options.reporter ?? defaultReporter(), options.out);
+    const reporters = await createReporters(options.reporter, options.out, io);
     const signals = interruptOnSignals(io);
     try {
       return await body(reporters, signals.signal, signals.stop);
@@ -196,5 +191,13 @@ export function planCommand(options: PlanOptions, io: CommandIO = processIO): Pr
       io.stdout(`${indent}${file}:${row.line}  ${row.role.padEnd(8)} ${row.role === 'step' ? row.id : ''}${extra ? `  ${extra}` : ''}`);
     }
     return EXIT.ok;
+  });
+}
+
+/** `runbook audit RUN_ID`: the run's record from its journal, and whether the journal's digest chain holds (0, or 1). */
+export function auditCommand(options: { runId: string }, io: CommandIO = processIO): Promise<number> {
+  return guard('audit', io, async () => {
+    const { auditRun } = await import('../../runner/audit.ts');
+    return auditRun(process.cwd(), options.runId, (line) => io.stdout(line));
   });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { diagnostic } from '../../common/diagnostics.ts';
 import { runCli } from '../../runner/test/helpers.ts';
 import { checkCommand, lintCommand } from '../commands/checks.ts';
 import { captureIO, copyPlatform, edit, PLATFORM, ROOT, SAMPLE, tempDir } from '../../checks/testing.ts';
@@ -97,8 +98,18 @@ describe('runbook check', () => {
 
   it('reports replay failures as drift', async () => {
     const io = captureIO();
-    const replay = async () => ({ failures: [{ message: 'expected 1, got 0', line: 30, column: 1, blockRole: 'verify' }] });
+    const failed = diagnostic('Unexpected output, expected what the expect block documents', {
+      file: sample,
+      place: { line: 30, column: 1 },
+      ruleId: 'run-expect',
+      note: 'expected: status 200\nactual:   status 401',
+    });
+    const replay = async () => ({ messages: [failed] });
     assert.equal(await checkCommand({ file: sample, repo: PLATFORM, replay: true }, { now: NOW, io, replay }), 1);
-    assert.deepEqual(io.out, [`${sample}:30:1: Unexpected failing \`verify\` on replay: expected 1, got 0, expected it to pass on the sandbox [drift-replay]`]);
+    assert.deepEqual(io.out, [
+      `${sample}:30:1: Unexpected output, expected what the expect block documents [run-expect]`,
+      '    expected: status 200',
+      '    actual:   status 401',
+    ]);
   });
 });

@@ -1,7 +1,8 @@
-import { stripVTControlCharacters } from 'node:util';
+import { inspect, stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
-import type { Block } from '../model.ts';
-import type { Failure } from '../report/events.ts';
+import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
+import type { Block, Point, Span } from '../model.ts';
+import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
 import { escapeRegExp } from '../../common/regexp.ts';
 
@@ -25,6 +26,23 @@ function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
   return error instanceof ProcessOutput;
 }
 
+/**
+ * Reads a property of whatever a block threw without letting it throw in turn: a block can throw an object whose
+ * `toString` is null, or an Error whose `message` getter throws (read again by Node when it formats `stack`).
+ */
+function safely<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/** The text of a thrown value that is not an Error: its own `toString` if it has a working one, else its shape. */
+export function thrownText(value: unknown): string {
+  return safely(() => String(value), '') || safely(() => inspect(value, { depth: 1, breakLength: Infinity }), '') || 'an unprintable value';
+}
+
 /** Maps a compiled-module position back to the document; see compile.ts. */
 export type SourceMapper = { modulePath: string; toSource(line: number, column: number): { line: number; column: number } | undefined };
 
@@ -33,10 +51,11 @@ export type SourceMapper = { modulePath: string; toSource(line: number, column: 
  * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
  * after the template call returns, so the error itself carries no frame of the block).
  */
-export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): { line: number; column: number } {
-  const fallback = { line: block.codeLine, column: 1 };
+export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): Point | Span {
+  // Nowhere more precise to point at: the whole block.
+  const fallback = block.span;
   if (!mapper) return fallback;
-  const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
+  const own = error instanceof Error ? `${safely(() => String(error.stack ?? ''), '')}\n${safely(() => String(error.message), '')}` : thrownText(error);
   const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
   const escaped = escapeRegExp(mapper.modulePath);
   const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
@@ -53,37 +72,34 @@ function relevantLines(text: string): string[] {
   return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
 }
 
-/** Turns whatever a block threw into a positioned, redacted failure whose details are the lines worth reading. */
+/**
+ * Turns whatever a block threw into a positioned, redacted message whose note holds the lines worth reading. `rule`
+ * says what kind of failure it was when the caller knows (a timeout, an interrupt); otherwise a failed verify block is
+ * `run-verify`, a failed command `run-command`, anything else thrown `run-error`.
+ */
 export function describeError(
   error: unknown,
   file: string,
   block: Block,
   redactor: Redactor,
-  kind = 'error',
+  rule?: RunRule,
   commandStack = '',
   mapper?: SourceMapper,
-): Failure {
-  const { line, column } = locate(error, block, mapper, commandStack);
-  const location = { file, line, column };
+): RunMessage {
+  const place = locate(error, block, mapper, commandStack);
+  const ruleId = rule ?? (block.role === 'verify' ? 'run-verify' : isProcessOutput(error) ? 'run-command' : 'run-error');
+  const message = (reason: string, note: string[]) => diagnostic(redactor.redact(reason), { file, place, ruleId, note: note.join('\n') });
   if (isProcessOutput(error)) {
     const meaning = error.exitCode !== null ? exitMeaning(error.exitCode) : undefined;
     const status = error.exitCode !== null ? `exit code ${error.exitCode}${meaning ? ` (${meaning})` : ''}` : `signal ${error.signal}`;
-    return {
-      kind,
-      location,
-      message: redactor.redact(`command failed with ${status}`),
-      details: relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))),
-    };
+    return message(`command failed with ${status}`, relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))));
   }
   if (error instanceof Error) {
-    const text = stripVTControlCharacters(error.message);
-    const [first = error.name, ...rest] = text.split('\n');
-    return {
-      kind,
-      location,
-      message: redactor.redact(first.trim() || error.name),
-      details: rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES),
-    };
+    const text = stripVTControlCharacters(safely(() => String(error.message ?? ''), ''));
+    const name = safely(() => String(error.name), 'Error');
+    const [first = name, ...rest] = text.split('\n');
+    const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
+    return message(first.trim() || name, note);
   }
-  return { kind, location, message: redactor.redact(`block threw ${String(error)}`), details: [] };
+  return message(`block threw ${thrownText(error)}`, []);
 }
