@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { SandboxLease } from './run.ts';
 
 /**
  * A target's own sandbox (`sandbox: { command: ... }`): a command that starts a stand-in for the target's system and
@@ -8,7 +7,7 @@ import type { SandboxLease } from './run.ts';
  * target's `{{sandbox.KEY}}` placeholders exactly as the embedded sandbox's do; the command's whole process group is
  * stopped when the run ends. Runs in the runbook's folder, so a relative script path reads as the author wrote it.
  */
-export function commandSandbox(command: string, cwd: string, startTimeoutMs = 60_000): Promise<SandboxLease> {
+export function commandSandbox(command: string, cwd: string, startTimeoutMs = 60_000): Promise<{ facts: Record<string, string>; release(): Promise<void> }> {
   const child = spawn('sh', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
@@ -30,7 +29,7 @@ export function commandSandbox(command: string, cwd: string, startTimeoutMs = 60
     await exited;
     clearTimeout(late);
   };
-  return new Promise<SandboxLease>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);
       void stop().then(() => reject(new Error(`the sandbox command \`${command}\` ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`)));

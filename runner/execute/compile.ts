@@ -57,8 +57,6 @@ export interface CompiledRunbook {
  * unbalanced braces can never move code out of its block.
  */
 export async function compileRunbook(runbook: Runbook, cacheDir: string): Promise<CompiledRunbook> {
-  const syntax = blockSyntaxDiagnostics(runbook);
-  if (syntax.length > 0) throw new RunbookInputError(syntax);
   const sourcePath = path.resolve(runbook.file);
   const lines = runbook.source.split('\n').map(() => '');
   const setupCode = runbook.blocks.filter((block) => block.role === 'setup').map((block) => block.code).join('\n');
@@ -91,6 +89,9 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   const mapPath = `${modulePath}.map`;
   // The same document compiles to the same module: a cached one is reused, so a re-run pays no transpile.
   if (!existsSync(modulePath) || !existsSync(mapPath)) {
+    // Only a document never compiled before is parsed block by block (a cached module passed this already).
+    const syntax = blockSyntaxDiagnostics(runbook);
+    if (syntax.length > 0) throw new RunbookInputError(syntax);
     let output: { code: string; map: string };
     try {
       // Loaded only on a cache miss: a re-run of an unchanged document never loads the compiler.

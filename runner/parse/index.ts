@@ -18,6 +18,8 @@ import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
 /** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
 export { eachBlock };
 
+export { blockSyntaxDiagnostics } from './syntax.ts';
+
 export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
 /** Shell steps (`bash step`): the block runs as a script, with the same verify, expect, rollback and timeout. */

@@ -1,4 +1,5 @@
-import ts from 'typescript';
+import { createRequire } from 'node:module';
+import type ts from 'typescript';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 
@@ -9,6 +10,8 @@ import type { Block, Runbook } from '../model.ts';
  * TypeScript accepts `await` and `return` at the top of a file syntactically, which is exactly a block's body.
  */
 export function blockSyntaxDiagnostics(runbook: Pick<Runbook, 'file' | 'blocks'>): Diagnostic[] {
+  // Loaded on first use: the parser's other users (plan, a cached run) never pay for the compiler.
+  const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
   const found: Diagnostic[] = [];
   for (const block of runbook.blocks) {
     if (block.role === 'expect' || !isScript(block)) continue;

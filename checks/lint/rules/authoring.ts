@@ -1,4 +1,4 @@
-import { blockSyntaxDiagnostics } from '../../../runner/parse/syntax.ts';
+import { blockSyntaxDiagnostics } from '../../../runner/parse/index.ts';
 import { stepMutation } from '../mutating.ts';
 import type { LintRule } from '../types.ts';
 
