@@ -102,7 +102,7 @@ describe('running a runbook', () => {
   });
 
   it('refuses, before the first step, a run without a terminal that would meet a question it cannot answer', async () => {
-    const source = `${targets}# A\n${fence}ts step\nawait fs.writeFile('a-ran', 'x')\n${fence}\n# B\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n# C\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
+    const source = `${targets}# A\n${fence}ts step\nawait $\`touch a-ran\`\n${fence}\n# B\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n# C\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
     const file = await writeRunbook(source);
     await assert.rejects(runFile({ file, reporters: [] }), (error: RunbookInputError) => {
       assert.deepEqual(
@@ -117,6 +117,7 @@ describe('running a runbook', () => {
     const answered = await run(source, { yes: true, automate: true });
     assert.equal(answered.result.exitCode, 0);
     assert.deepEqual(answered.reporter.of('output').map((event) => event.text), ['ran', 'automated']);
+    assert.equal(existsSync(path.join(answered.dir, 'a-ran')), true);
   });
 
   it('waits for the operator on a manual step of a real target, and runs its automation with --automate', async () => {
