@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
-import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from './diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
@@ -69,36 +67,12 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
 }
 
 /**
- * Clients bound to the target's trust. The TLS and client helpers (undici above all) are loaded only by a runbook
- * that talks to a service: every module the runner holds makes each command a block starts slower to fork.
- */
-async function createNet(caPem: string | undefined, modules: Record<string, unknown>): Promise<{ net: Net; fetch: typeof fetch }> {
-  const tls = caPem ? await import('./net/tls.ts') : undefined;
-  const msal = modules['msal'] ? await import('./net/msal.ts') : undefined;
-  const graph = modules['graph'] ? await import('./net/graph.ts') : undefined;
-  const unavailable = (name: string) => () => {
-    throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
-  };
-  return {
-    fetch: tls ? (tls.createFetch(caPem) as typeof fetch) : fetch,
-    net: {
-      caPem,
-      msalNetworkClient: msal ? () => msal.createMsalNetworkClient(caPem) : unavailable('msalNetworkClient'),
-      graphFetchOptions: graph ? () => graph.createGraphFetchOptions(caPem) : unavailable('graphFetchOptions'),
-    },
-  };
-}
-
-/**
  * `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them, by the same reading
  * that decides what each block receives (compile.ts), so a block never receives a module that was not loaded.
  */
-async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> {
+function blockModules(runbook: Runbook): string[] {
   const named = new Set(runbook.blocks.flatMap((block) => globalsUsedBy(block.code)));
-  const modules: Record<string, unknown> = {};
-  if (named.has('msal')) modules['msal'] = await import('@azure/msal-node');
-  if (named.has('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
-  return modules;
+  return ['msal', 'graph'].filter((name) => named.has(name));
 }
 
 /**
@@ -153,7 +127,6 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
 
   let lease: SandboxLease | undefined;
   const mux = new Multiplexer(request.reporters);
-  const spawner = createSpawner();
   try {
     if (profile?.sandbox) {
       if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
@@ -162,8 +135,6 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     }
     const target = resolveTarget(runbook, targetName, lease?.facts);
     const caPem = await targetCa(target);
-    const modules = await blockModules(runbook);
-    const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
     const emit = (event: RunEvent) => {
@@ -203,15 +174,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
       secretNames: new Set(),
-      fetch: clients.fetch,
-      modules,
-      net: clients.net,
-      spawn: spawner.spawn,
+      caPem,
+      modules: blockModules(runbook),
       resume: request.resume?.point,
     });
     return { ...summary, runId, runbook, target };
   } finally {
-    spawner.close();
     await mux.close();
     await lease?.release();
     journal?.close();

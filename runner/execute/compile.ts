@@ -28,8 +28,6 @@ export function globalsUsedBy(code: string): string[] {
 export type BlockFunction = (context: Record<string, unknown>) => Promise<unknown>;
 
 export interface CompiledRunbook {
-  /** The function of each runnable block, by `Block.index`. */
-  blocks: BlockFunction[];
   modulePath: string;
   /** Maps a position in the compiled module (1-based) back to the Markdown (1-based), when it is inside a block. */
   toSource(line: number, column: number): { line: number; column: number } | undefined;
@@ -82,19 +80,24 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
     await writeFile(mapPath, output.map);
     await writeFile(modulePath, output.code);
   }
-  // Read only to describe a failure: a run that passes never parses it.
+  return { modulePath, toSource: sourceMapper(mapPath) };
+}
+
+/** Maps a compiled-module position back to the document; the map is read only to describe a failure. */
+function sourceMapper(mapPath: string): CompiledRunbook['toSource'] {
   let map: SourceMap | undefined;
-  const module = (await import(pathToFileURL(modulePath).href)) as { __blocks: BlockFunction[] };
-  return {
-    blocks: module.__blocks,
-    modulePath,
-    toSource(line, column) {
-      map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
-      const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
-      if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
-      return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
-    },
+  return (line, column) => {
+    map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
+    if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
+    return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
   };
+}
+
+/** Imports a compiled module (in the thread that runs the blocks): its block functions, by `Block.index`. */
+export async function loadCompiled(modulePath: string): Promise<CompiledRunbook & { blocks: BlockFunction[] }> {
+  const module = (await import(pathToFileURL(modulePath).href)) as { __blocks: BlockFunction[] };
+  return { blocks: module.__blocks, modulePath, toSource: sourceMapper(`${modulePath}.map`) };
 }
 
 interface EsbuildMessage {

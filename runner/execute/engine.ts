@@ -6,10 +6,10 @@ import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
 import type { CompiledRunbook } from './compile.ts';
-import { createBlockContext, type Net, type StepResult } from './context.ts';
+import type { StepResult } from './context.ts';
+import { BlockRuntime, type BlockEnd, type WorkerSeed } from './runtime.ts';
 import { matchExpected } from './expect-text.ts';
-import { describeError } from './failure.ts';
-import { REFUSED } from './refuse.ts';
+import { describeCrash } from './locate.ts';
 import type { Redactor } from './redact.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
@@ -60,11 +60,10 @@ export interface RunOptions {
   env: NodeJS.ProcessEnv;
   state: Record<string, unknown>;
   secretNames: Set<string>;
-  fetch: typeof fetch;
-  modules: Record<string, unknown>;
-  net: Net;
-  /** Starts block commands (see spawner.ts). */
-  spawn?: typeof import('node:child_process').spawn;
+  /** The CA the target trusts (blocks' clients add it to the default roots). */
+  caPem?: string;
+  /** Heavy modules the document's blocks name (`msal`, `graph`). */
+  modules: string[];
   resume?: ResumePoint;
 }
 
@@ -82,39 +81,22 @@ interface BlockOutcome {
   failure?: Failure;
 }
 
-class Interrupted extends Error {
-  constructor() {
-    super('interrupted');
-  }
-}
-
-/** Resolves with the block's result, or rejects on timeout or interrupt; the attempt's signal kills its commands. */
-function race<T>(promise: Promise<T>, timeoutMs: number, controller: AbortController, interrupt: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new Error(`timed out after ${timeoutMs / 1000}s`);
-      error.name = 'TimeoutError';
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    const onInterrupt = () => {
-      controller.abort(new Interrupted());
-      reject(new Interrupted());
+/**
+ * Waits for the block, or for its timeout or the interrupt, whichever comes first. It never waits on a block that was
+ * given up on: the caller stops the thread before anything else happens.
+ */
+function race(pending: Promise<BlockEnd>, timeoutMs: number, interrupt: AbortSignal): Promise<BlockEnd | 'timeout' | 'interrupted'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    const onInterrupt = () => finish('interrupted');
+    const finish = (outcome: BlockEnd | 'timeout' | 'interrupted') => {
+      clearTimeout(timer);
+      interrupt.removeEventListener('abort', onInterrupt);
+      resolve(outcome);
     };
-    if (interrupt.aborted) onInterrupt();
+    if (interrupt.aborted) return finish('interrupted');
     interrupt.addEventListener('abort', onInterrupt, { once: true });
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        interrupt.removeEventListener('abort', onInterrupt);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        interrupt.removeEventListener('abort', onInterrupt);
-        reject(error);
-      },
-    );
+    pending.then(finish);
   });
 }
 
@@ -155,13 +137,58 @@ export class Engine {
   readonly #statuses = new Map<string, StepStatus>();
   /** Steps whose action began, most recent last: what rollbacks undo. */
   readonly #effective: Effect[] = [];
+  /** Secrets blocks marked, for a fresh thread to know them too. */
+  readonly #secrets: [string, string][] = [];
+  readonly #runtime: BlockRuntime;
+  /** Where the running block's output goes. */
+  #capture: OutputCapture | undefined;
 
   constructor(options: RunOptions) {
     this.#options = options;
+    this.#runtime = new BlockRuntime({
+      seed: () => this.#seed(),
+      onSecret: (name, value) => {
+        options.redactor.add(name, value);
+        options.secretNames.add(name);
+        this.#secrets.push([name, value]);
+      },
+      onOutput: (stream, data) => this.#capture?.write(stream, data),
+      onState: (update) => {
+        const state = options.state;
+        if ('all' in update) {
+          for (const key of Object.keys(state)) delete state[key];
+          Object.assign(state, JSON.parse(update.all) as Record<string, unknown>);
+        } else if (update.json === undefined) delete state[update.key];
+        else state[update.key] = JSON.parse(update.json);
+      },
+    });
+  }
+
+  #seed(): WorkerSeed {
+    const { compiled, cwd, env, target, caPem, modules, state } = this.#options;
+    return {
+      modulePath: compiled.modulePath,
+      cwd,
+      env,
+      target: { name: target.name, sandbox: target.sandbox, settings: { ...target.settings } },
+      caPem,
+      modules,
+      state,
+      secrets: this.#secrets,
+    };
   }
 
   async run(): Promise<RunSummary> {
+    try {
+      return await this.#run();
+    } finally {
+      await this.#runtime.close();
+    }
+  }
+
+  async #run(): Promise<RunSummary> {
     const { emit, resume } = this.#options;
+    this.#runtime.warm();
     const started = performance.now();
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
     const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
@@ -220,6 +247,7 @@ export class Engine {
     const undoable = pointIndex >= 0 ? newestFirst.slice(0, pointIndex + 1) : newestFirst;
     const toUndo = undoable.filter(({ step }) => step.rollback);
     emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
+    await this.#runtime.restart();
     const outcome = await this.#rollbacks(toUndo);
     if (outcome.stopped === 'interrupted') return 'interrupted';
     const point = pointIndex >= 0 ? newestFirst[pointIndex]!.step : undefined;
@@ -456,60 +484,41 @@ export class Engine {
     result?: StepResult,
     interrupt: AbortSignal = this.#options.interrupt,
   ): Promise<BlockOutcome> {
-    const options = this.#options;
-    const { emit, redactor, runbook } = options;
+    const { emit, redactor, runbook, compiled } = this.#options;
     emit({ kind: 'block-begin', stepId: step.id, role: block.role, line: block.span.start.line });
     const capture = new OutputCapture((line) => {
       emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
-    const controller = new AbortController();
-    let exitCode: number | null = null;
-    // The Error of the latest command start; its stack is only formatted if that command fails.
-    let commandStack: Error = new Error();
-    const context = createBlockContext(
-      {
-        cwd: options.cwd,
-        env: options.env,
-        target: options.target,
-        state: options.state,
-        redactor,
-        secretNames: options.secretNames,
-        fetch: options.fetch,
-        modules: options.modules,
-        net: options.net,
-        spawn: options.spawn,
-      },
-      block,
-      step,
-      capture,
-      controller.signal,
-      { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
-    );
-    const fn = options.compiled.blocks[block.index];
+    this.#capture = capture;
     const started = performance.now();
+    const title = step.heading?.text ?? step.id;
+    const end = await race(this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title, role: block.role, attempt }, result }), timeoutMs, interrupt);
     let value: unknown;
+    let exitCode: number | null = null;
     let failure: Failure | undefined;
-    try {
-      if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
-      value = await race(fn(context), timeoutMs, controller, interrupt);
-    } catch (error) {
-      const kind = failureKind(error);
-      failure = describeError(error, runbook.file, block, redactor, kind, commandStack.stack ?? '', options.compiled);
-      if (kind === 'timeout') failure.message = `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`;
+    const at = { file: runbook.file, line: block.codeLine, column: 1 };
+    if (end === 'timeout' || end === 'interrupted') {
+      // Stopped before anything else happens (above all, before any rollback): its JavaScript and its commands.
+      await this.#runtime.stop();
+      failure =
+        end === 'timeout'
+          ? { kind: 'timeout', message: `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`, details: [], location: at }
+          : { kind: 'interrupted', message: 'interrupted', details: [], location: at };
+    } else if (end.kind === 'crashed') {
+      failure = describeCrash(end.error, runbook.file, block, redactor, compiled);
+      if (end.exitCode !== undefined) failure.message = `process.exit(${end.exitCode}) ended the block's runtime: a block fails by throwing, and cannot end the run`;
+    } else {
+      ({ value, exitCode, failure } = end);
+      if (failure) failure = redactor.redactValue(failure);
     }
+    // Whatever a failed block left running in its thread (timers, unawaited promises) must not act later.
+    if (failure && end !== 'timeout' && end !== 'interrupted') await this.#runtime.restart();
+    this.#capture = undefined;
     capture.flush();
     const durationMs = performance.now() - started;
     emit({ kind: 'block-end', stepId: step.id, role: block.role, line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs, failure });
     return { value, capture, durationMs, exitCode, failure };
   }
-
-}
-
-function failureKind(error: unknown): string {
-  if (error instanceof Interrupted) return 'interrupted';
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
-  if (error instanceof Error && error.name === REFUSED) return 'refused';
-  return 'error';
 }
 
 function timeoutOf(block: Block, fallback: number): number {

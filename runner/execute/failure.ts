@@ -3,7 +3,7 @@ import { ProcessOutput } from 'zx';
 import type { Block } from '../model.ts';
 import type { Failure } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { escapeRegExp } from '../regexp.ts';
+import { locate, type SourceMapper } from './locate.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
@@ -25,28 +25,6 @@ function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
   return error instanceof ProcessOutput;
 }
 
-/** Maps a compiled-module position back to the document; see compile.ts. */
-export type SourceMapper = { modulePath: string; toSource(line: number, column: number): { line: number; column: number } | undefined };
-
-/**
- * The position inside the block where the error was raised: the first stack frame in the compiled module that maps
- * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
- * after the template call returns, so the error itself carries no frame of the block).
- */
-export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): { line: number; column: number } {
-  const fallback = { line: block.codeLine, column: 1 };
-  if (!mapper) return fallback;
-  const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
-  const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
-  const escaped = escapeRegExp(mapper.modulePath);
-  const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
-  for (const match of text.matchAll(pattern)) {
-    const position = mapper.toSource(Number(match[1]), Number(match[2]));
-    if (position && position.line >= block.codeLine && position.line < block.span.end.line) return position;
-  }
-  return fallback;
-}
-
 function relevantLines(text: string): string[] {
   const lines = text.split('\n').map((line) => line.trimEnd()).filter(Boolean);
   const errorish = lines.filter((line) => ERRORISH.test(line));
@@ -63,7 +41,7 @@ export function describeError(
   commandStack = '',
   mapper?: SourceMapper,
 ): Failure {
-  const { line, column } = locate(error, block, mapper, commandStack);
+  const { line, column } = locate(error, block, mapper, isProcessOutput(error) ? commandStack : '');
   const location = { file, line, column };
   if (isProcessOutput(error)) {
     const meaning = error.exitCode !== null ? exitMeaning(error.exitCode) : undefined;
