@@ -85,18 +85,25 @@ interface BlockOutcome {
  * Waits for the block, or for its timeout or the interrupt, whichever comes first. It never waits on a block that was
  * given up on: the caller stops the thread before anything else happens.
  */
-function race(pending: Promise<BlockEnd>, timeoutMs: number, interrupt: AbortSignal): Promise<BlockEnd | 'timeout' | 'interrupted'> {
+function race(pending: { started: Promise<void>; end: Promise<BlockEnd> }, timeoutMs: number, interrupt: AbortSignal): Promise<BlockEnd | 'timeout' | 'interrupted'> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    // The timeout is the block's own time: it counts from the moment the block begins, not while a thread loads.
+    let timer: NodeJS.Timeout | undefined;
+    void pending.started.then(() => {
+      if (!done) timer = setTimeout(() => finish('timeout'), timeoutMs);
+    });
+    let done = false;
     const onInterrupt = () => finish('interrupted');
     const finish = (outcome: BlockEnd | 'timeout' | 'interrupted') => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       interrupt.removeEventListener('abort', onInterrupt);
       resolve(outcome);
     };
     if (interrupt.aborted) return finish('interrupted');
     interrupt.addEventListener('abort', onInterrupt, { once: true });
-    pending.then(finish);
+    void pending.end.then(finish);
   });
 }
 
@@ -188,7 +195,8 @@ export class Engine {
 
   async #run(): Promise<RunSummary> {
     const { emit, resume } = this.#options;
-    this.#runtime.warm();
+    // Loaded before the first step, so no step's time includes it.
+    await this.#runtime.ready();
     const started = performance.now();
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
     const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
@@ -248,6 +256,7 @@ export class Engine {
     const toUndo = undoable.filter(({ step }) => step.rollback);
     emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
     await this.#runtime.restart();
+    if (toUndo.length > 0) await this.#runtime.ready();
     const outcome = await this.#rollbacks(toUndo);
     if (outcome.stopped === 'interrupted') return 'interrupted';
     const point = pointIndex >= 0 ? newestFirst[pointIndex]!.step : undefined;
@@ -490,9 +499,11 @@ export class Engine {
       emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
     this.#capture = capture;
-    const started = performance.now();
+    let started = performance.now();
     const title = step.heading?.text ?? step.id;
-    const end = await race(this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title, role: block.role, attempt }, result }), timeoutMs, interrupt);
+    const pending = this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title, role: block.role, attempt }, result });
+    void pending.started.then(() => (started = performance.now()));
+    const end = await race(pending, timeoutMs, interrupt);
     let value: unknown;
     let exitCode: number | null = null;
     let failure: Failure | undefined;

@@ -27,6 +27,8 @@ export interface RunRequest {
 
 export type WorkerMessage =
   | { type: 'ready' }
+  /** The block begins now (its thread is loaded): its timeout counts from here. */
+  | { type: 'started'; id: number }
   | { type: 'secret'; name: string; value: string }
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'pid'; pid: number }
@@ -63,33 +65,46 @@ const KILL_GRACE_MS = 200;
  */
 export class BlockRuntime {
   #worker: Worker | undefined;
-  #pending: { id: number; resolve: (end: BlockEnd) => void } | undefined;
+  #pending: { id: number; resolve: (end: BlockEnd) => void; started: () => void } | undefined;
   /** The thread died between blocks: the next block reports it. */
   #crashed: { error: unknown; exitCode?: number } | undefined;
   readonly #groups = new Set<number>();
   #nextId = 0;
+  #ready: Promise<void> | undefined;
 
   constructor(private readonly hooks: RuntimeHooks) {}
 
-  /** Starts the thread ahead of the first block (its modules load while the runner sets up). */
-  warm(): void {
+  /** Starts the thread if there is none, and resolves once it has loaded (or died trying). */
+  ready(): Promise<void> {
     this.#ensure();
+    return this.#ready ?? Promise.resolve();
   }
 
-  run(request: Omit<RunRequest, 'id'>): Promise<BlockEnd> {
+  /** `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. */
+  run(request: Omit<RunRequest, 'id'>): { started: Promise<void>; end: Promise<BlockEnd> } {
     if (this.#crashed) {
       const crashed = this.#crashed;
       this.#crashed = undefined;
-      return Promise.resolve({ kind: 'crashed', ...crashed });
+      return { started: Promise.resolve(), end: Promise.resolve({ kind: 'crashed', ...crashed }) };
     }
     const worker = this.#ensure();
     const id = this.#nextId++;
     // Only this block's commands are stopped with it: a background job an earlier block left on purpose stays.
     this.#groups.clear();
-    return new Promise<BlockEnd>((resolve) => {
-      this.#pending = { id, resolve };
+    let started!: () => void;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const end = new Promise<BlockEnd>((resolve) => {
+      this.#pending = {
+        id,
+        started,
+        resolve: (blockEnd) => {
+          started();
+          resolve(blockEnd);
+        },
+      };
       worker.postMessage({ ...request, id } satisfies RunRequest);
     });
+    return { started: startedPromise, end };
   }
 
   /** Stops the running block at once: the thread is terminated, its commands' process groups killed. */
@@ -121,6 +136,9 @@ export class BlockRuntime {
     if (this.#worker) return this.#worker;
     const worker = new Worker(workerUrl(), { workerData: this.hooks.seed(), stdout: true, stderr: true });
     this.#worker = worker;
+    let loaded!: () => void;
+    this.#ready = new Promise((resolve) => (loaded = resolve));
+    worker.once('exit', () => loaded());
     // Whatever escapes the thread's own stdout/stderr (written below JavaScript) is still the block's output.
     worker.stdout.on('data', (chunk: Buffer) => this.hooks.onOutput('stdout', chunk.toString('utf8')));
     worker.stderr.on('data', (chunk: Buffer) => this.hooks.onOutput('stderr', chunk.toString('utf8')));
@@ -147,7 +165,11 @@ export class BlockRuntime {
           pending.resolve({ kind: 'done', value: message.value === undefined ? undefined : JSON.parse(message.value), exitCode: message.exitCode, failure: message.failure });
           break;
         }
+        case 'started':
+          if (this.#pending?.id === message.id) this.#pending.started();
+          break;
         case 'ready':
+          loaded();
           break;
       }
     });

@@ -125,6 +125,7 @@ async function run(request: RunRequest): Promise<void> {
     { result, attempt: step.attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
   );
   const fn = compiled.blocks[block.index];
+  post({ type: 'started', id: request.id });
   let value: unknown;
   let failure: Failure | undefined;
   try {
