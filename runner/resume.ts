@@ -1,5 +1,6 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
-import { readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { EXIT } from '../common/exit.ts';
+import { BrokenJournalError, readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
 import path from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
@@ -43,7 +44,10 @@ export async function resumeRun(
       }),
     ]);
   }
-  const { meta, events } = readJournal(dir);
+  const { meta, events, broken } = readJournal(dir);
+  // A journal that was changed after it was written cannot say which steps took effect: going on from it could
+  // repeat or skip a step that matters. The operator decides, with `runbook audit` showing where it breaks.
+  if (broken) throw new BrokenJournalError([broken]);
   const newer = runs.filter((run) => run.runId > meta.runId && run.file === meta.file && run.target === meta.target).at(-1);
   if (newer) {
     throw new RunbookInputError([
@@ -54,7 +58,7 @@ export async function resumeRun(
     ]);
   }
   const state = resumeStateOf(events);
-  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };
+  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? EXIT.failed };
   const result = await runFile({
     ...request,
     file: meta.file,

@@ -5,12 +5,13 @@ import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
-import type { Reporter, RunEvent } from './report/events.ts';
+import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './report/events.ts';
+import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
 
@@ -68,11 +69,23 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
 
 /**
  * `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them, by the same reading
- * that decides what each block receives (compile.ts), so a block never receives a module that was not loaded.
+ * that decides what each block receives (compile.ts). The block thread loads them (runtime.ts).
  */
 function blockModules(runbook: Runbook): string[] {
   const named = new Set(runbook.blocks.flatMap((block) => globalsUsedBy(block.code)));
   return ['msal', 'graph'].filter((name) => named.has(name));
+}
+
+/** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
+function runDocument(runbook: Runbook, cwd: string): RunDocument {
+  return {
+    file: runbook.file,
+    repoPath: repositoryPath(runbook.file, cwd),
+    digest: runbook.digest,
+    source: runbook.source,
+    frontMatterEnd: runbook.frontMatter.span?.end.offset ?? 0,
+    blocks: runbook.blocks.flatMap((block) => (block.stepId ? [{ id: block.id, stepId: block.stepId, role: block.role, span: block.span }] : [])),
+  };
 }
 
 /**
@@ -137,8 +150,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const caPem = await targetCa(target);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
+    const provenance = runProvenance(workspace);
     const emit = (event: RunEvent) => {
-      const clean = redactor.redactValue(event);
+      const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);
       mux.emit(clean);
     };
@@ -148,11 +162,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       file: runbook.file,
       target: target.name,
       sandbox: target.sandbox,
-      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
-      layout: {
-        blocks: runbook.blocks.map((block) => ({ start: block.span.start.line, end: block.span.end.line })),
-        frontMatterEnd: runbook.frontMatter.span?.end.line ?? 0,
-      },
+      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.title, line: step.block.span.start.line, skip })),
+      document: runDocument(runbook, workspace),
+      provenance,
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });
@@ -165,6 +177,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       emit,
       redactor,
       interaction,
+      operator: provenance.operator,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
       manualSteps: request.manualSteps ?? 'default',
@@ -178,6 +191,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       modules: blockModules(runbook),
       resume: request.resume?.point,
     });
+    if (journal && journal.foreignBytes > 0) {
+      // Something else (a block) wrote to the run's journal: the record is no longer the runner's own.
+      const message = `the journal of run ${runId} was appended to by something other than the runner (${journal.foreignBytes} bytes): the record is broken; see runbook audit ${runId}`;
+      mux.emit({ kind: 'notice', level: 'error', message });
+      return { ...summary, exitCode: Math.max(summary.exitCode, 1), status: summary.status === 'passed' ? 'failed' : summary.status, runId, runbook, target };
+    }
     return { ...summary, runId, runbook, target };
   } finally {
     await mux.close();

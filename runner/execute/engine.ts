@@ -1,16 +1,18 @@
 import path from 'node:path';
+import { diagnostic, startOf, type RunRule } from '../../common/diagnostics.ts';
 import type { Block, Runbook, Step } from '../model.ts';
-import { parseDuration } from '../parse/duration.ts';
-import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { EXIT } from '../../common/exit.ts';
+import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunStatus, StepCounts, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
 import type { CompiledRunbook } from './compile.ts';
 import type { StepResult } from './context.ts';
-import { BlockRuntime, type BlockEnd, type WorkerSeed } from './runtime.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeCrash } from './locate.ts';
 import type { Redactor } from './redact.ts';
+import { BlockRuntime, type BlockEnd, type WorkerSeed } from './runtime.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
 export interface Interaction {
@@ -46,6 +48,8 @@ export interface RunOptions {
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   interaction: Interaction;
+  /** Who answers the interaction's questions, as the record names them. */
+  operator: Operator;
   yes: boolean;
   automate: boolean;
   /**
@@ -78,7 +82,7 @@ interface BlockOutcome {
   capture: OutputCapture;
   durationMs: number;
   exitCode: number | null;
-  failure?: Failure;
+  failure?: RunMessage;
 }
 
 /**
@@ -87,12 +91,12 @@ interface BlockOutcome {
  */
 function race(pending: { started: Promise<void>; end: Promise<BlockEnd> }, timeoutMs: number, interrupt: AbortSignal): Promise<BlockEnd | 'timeout' | 'interrupted'> {
   return new Promise((resolve) => {
+    let done = false;
     // The timeout is the block's own time: it counts from the moment the block begins, not while a thread loads.
     let timer: NodeJS.Timeout | undefined;
     void pending.started.then(() => {
       if (!done) timer = setTimeout(() => finish('timeout'), timeoutMs);
     });
-    let done = false;
     const onInterrupt = () => finish('interrupted');
     const finish = (outcome: BlockEnd | 'timeout' | 'interrupted') => {
       if (done) return;
@@ -116,7 +120,7 @@ interface Effect {
 /** How the rollback phase ended: all done, or stopped at `at` with `left` (newest first, `at` included) not done. */
 type RollbackOutcome =
   | { stopped: false; undone: Step[] }
-  | { stopped: 'failed' | 'refused' | 'interrupted'; undone: Step[]; at: Step; failure: Failure; left: Step[] };
+  | { stopped: 'failed' | 'refused' | 'interrupted'; undone: Step[]; at: Step; failure: RunMessage; left: Step[] };
 
 /** A `manual` step is done by the operator unless the run automates it (sandbox, --automate). */
 function operatorDoesManualSteps(options: Pick<RunOptions, 'manualSteps' | 'automate'> & { sandbox: boolean }): boolean {
@@ -142,10 +146,12 @@ const stepList = (steps: readonly Step[]) => steps.map((step) => `${step.id} (li
 export class Engine {
   readonly #options: RunOptions;
   readonly #statuses = new Map<string, StepStatus>();
+  readonly #rollbackCounts: RollbackCounts = { passed: 0, failed: 0, skipped: 0 };
   /** Steps whose action began, most recent last: what rollbacks undo. */
   readonly #effective: Effect[] = [];
   /** Secrets blocks marked, for a fresh thread to know them too. */
   readonly #secrets: [string, string][] = [];
+  /** The thread the blocks run in (runtime.ts); it runs the document's setup each time it starts. */
   readonly #runtime: BlockRuntime;
   /** Where the running block's output goes. */
   #capture: OutputCapture | undefined;
@@ -172,9 +178,11 @@ export class Engine {
   }
 
   #seed(): WorkerSeed {
-    const { compiled, cwd, env, target, caPem, modules, state } = this.#options;
+    const { compiled, cwd, env, target, caPem, modules, state, runbook } = this.#options;
     return {
       modulePath: compiled.modulePath,
+      file: runbook.file,
+      setup: runbook.blocks.find((block) => block.role === 'setup') ?? runbook.blocks[0],
       cwd,
       env,
       target: { name: target.name, sandbox: target.sandbox, settings: { ...target.settings } },
@@ -195,35 +203,42 @@ export class Engine {
 
   async #run(): Promise<RunSummary> {
     const { emit, resume } = this.#options;
-    // Loaded before the first step, so no step's time includes it.
-    await this.#runtime.ready();
+    // Setup first, whatever follows: a resumed rollback relies on its helpers as much as a step does. The thread
+    // runs it as it loads, before the first step, so no step's time includes it.
+    const setupFailure = await this.#runtime.ready();
     const started = performance.now();
+    if (setupFailure) {
+      emit({ kind: 'notice', level: 'error', message: `${setupFailure.file}:${setupFailure.line}:${setupFailure.column}: setup failed: ${setupFailure.reason}` });
+      const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: this.#options.plan.length };
+      emit({ kind: 'run-end', status: 'failed', exitCode: EXIT.failed, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
+      return { status: 'failed', exitCode: EXIT.failed, steps: this.#statuses };
+    }
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
-    const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
-    for (const value of this.#statuses.values()) counts[value] += 1;
-    const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
-    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
+    const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
+    // A step the plan leaves out (`when=`, on demand) is skipped wherever the run stopped; only a step that was to run
+    // and never did is "not reached".
+    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? (planned.skip ? 'skipped' : 'unreached')] += 1;
+    const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
+    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
     return { status, exitCode, steps: this.#statuses };
   }
 
   async #forward(): Promise<RunStatus> {
     const { plan, emit, interrupt, resume } = this.#options;
     let status: RunStatus = 'passed';
-    let failed: { step: Step; failure?: Failure } | undefined;
+    let failed: { step: Step; failure?: RunMessage } | undefined;
     for (const planned of plan) {
       const { step } = planned;
-      const line = step.block.span.start.line;
-      const title = step.heading?.text ?? step.id;
       if (resume?.completed.has(step.id)) {
         const value = resume.completed.get(step.id);
         this.#effective.push({ step, result: emptyResult(value) });
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: 'completed before the interruption' });
+        emit({ kind: 'step-skip', stepId: step.id, reason: 'completed before the interruption' });
         continue;
       }
       if (planned.skip) {
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: planned.skip });
+        emit({ kind: 'step-skip', stepId: step.id, reason: planned.skip });
         continue;
       }
       if (interrupt.aborted) {
@@ -248,13 +263,14 @@ export class Engine {
    * After a failure or an interrupt: undo what took effect, newest first, but never past the point of no return (the
    * newest irreversible step that began: from there, undoing earlier steps would take away what is now in service).
    */
-  async #turnBack(status: RunStatus, failed: { step: Step; failure?: Failure } | undefined): Promise<RunStatus> {
+  async #turnBack(status: RunStatus, failed: { step: Step; failure?: RunMessage } | undefined): Promise<RunStatus> {
     const { emit } = this.#options;
     const newestFirst = [...this.#effective].reverse();
     const pointIndex = newestFirst.findIndex(({ step }) => step.options.irreversible);
     const undoable = pointIndex >= 0 ? newestFirst.slice(0, pointIndex + 1) : newestFirst;
     const toUndo = undoable.filter(({ step }) => step.rollback);
     emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
+    // A fresh thread, seeded with the last state: nothing the failed block left running can act during the rollbacks.
     await this.#runtime.restart();
     if (toUndo.length > 0) await this.#runtime.ready();
     const outcome = await this.#rollbacks(toUndo);
@@ -270,7 +286,7 @@ export class Engine {
     const byId = new Map(plan.map(({ step }) => [step.id, step]));
     for (const { step } of plan) {
       this.#statuses.set(step.id, 'skipped');
-      emit({ kind: 'step-skip', stepId: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, reason: 'the run was rolling back' });
+      emit({ kind: 'step-skip', stepId: step.id, reason: 'the run was rolling back' });
     }
     const toUndo = rollback.pending.flatMap((id) => {
       const step = byId.get(id);
@@ -295,23 +311,26 @@ export class Engine {
     for (let index = 0; index < toUndo.length; index += 1) {
       const { step, result } = toUndo[index]!;
       const rollback = step.rollback!;
-      const line = rollback.span.start.line;
-      let failure: Failure | undefined;
+      let failure: RunMessage | undefined;
       if (stop.aborted) {
-        failure = { kind: 'interrupted', message: 'stopped before it began (second interrupt)', details: [], location: { file: this.#options.runbook.file, line, column: 1 } };
+        failure = diagnostic('Unexpected second interrupt, the rollback was stopped before it began', { file: this.#options.runbook.file, place: rollback.span, ruleId: 'run-interrupted' });
       } else {
-        emit({ kind: 'rollback-begin', stepId: step.id, line });
+        emit({ kind: 'rollback-begin', stepId: step.id, blockId: rollback.id, time: new Date().toISOString() });
         const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, stop);
         failure = outcome.failure;
-        emit({ kind: 'rollback-end', stepId: step.id, line, status: failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure });
+        this.#rollbackCounts[failure ? 'failed' : 'passed'] += 1;
+        emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure });
       }
       if (!failure) {
         undone.push(step);
         continue;
       }
       const left = toUndo.slice(index).map((effect) => effect.step);
-      for (const skipped of left.slice(1)) emit({ kind: 'rollback-end', stepId: skipped.id, line: skipped.rollback!.span.start.line, status: 'skipped', durationMs: 0 });
-      const stopped = failure.kind === 'interrupted' ? 'interrupted' : failure.kind === 'refused' ? 'refused' : 'failed';
+      for (const skipped of left.slice(1)) {
+        this.#rollbackCounts.skipped += 1;
+        emit({ kind: 'rollback-end', stepId: skipped.id, blockId: skipped.rollback!.id, status: 'skipped', durationMs: 0 });
+      }
+      const stopped = failure.ruleId === 'run-interrupted' ? 'interrupted' : failure.ruleId === 'run-refused' ? 'refused' : 'failed';
       if (stopped === 'interrupted') {
         emit({ kind: 'notice', level: 'error', message: `stopped during the rollbacks; still to do, newest first: ${stepList(left)}. \`runbook resume ${runId}\` does them` });
       } else if (stopped === 'failed') {
@@ -327,14 +346,15 @@ export class Engine {
   }
 
   /** The run cannot turn back: say what is in service and how to go forward from here. */
-  #forwardFix(failed: { step: Step; failure?: Failure } | undefined, outcome: RollbackOutcome, point: Step | undefined): void {
+  #forwardFix(failed: { step: Step; failure?: RunMessage } | undefined, outcome: RollbackOutcome, point: Step | undefined): void {
     const { emit, runId, runbook } = this.#options;
     const undone = new Set(outcome.undone);
     const inService = this.#effective.map(({ step }) => step).filter((step) => !undone.has(step));
     const why = point
       ? `${point.id} (line ${point.block.span.start.line}) is irreversible and took effect: the rollbacks of the steps before it were not run`
-      : `the rollback of ${outcome.stopped === 'refused' ? outcome.at.id : '?'} refused: ${outcome.stopped === 'refused' ? outcome.failure.message : ''}; the earlier rollbacks were not run`;
-    const where = failed?.failure ? ` ${failed.step.id} failed at ${failed.failure.location.file}:${failed.failure.location.line}:${failed.failure.location.column}.` : '';
+      : `the rollback of ${outcome.stopped === 'refused' ? outcome.at.id : '?'} refused: ${outcome.stopped === 'refused' ? outcome.failure.reason : ''}; the earlier rollbacks were not run`;
+    const at = failed?.failure ? startOf(failed.failure) : undefined;
+    const where = failed?.failure && at ? ` ${failed.step.id} failed at ${failed.failure.file}:${at.line}:${at.column}.` : '';
     // The failed step itself is probed on resume when it was not undone: its effect may stand.
     const probe = failed && !undone.has(failed.step) ? failed.step.id : undefined;
     const last = inService.at(-1);
@@ -347,23 +367,19 @@ export class Engine {
     emit({ kind: 'notice', level: 'error', message });
   }
 
-  async #runStep(step: Step, probeFirst: boolean): Promise<{ status: StepStatus; failure?: Failure }> {
-    const { emit, target, interaction, yes, automate, runbook } = this.#options;
-    const line = step.block.span.start.line;
-    const title = step.heading?.text ?? step.id;
+  async #runStep(step: Step, probeFirst: boolean): Promise<{ status: StepStatus; failure?: RunMessage }> {
+    const { emit, target, interaction, yes, automate, runbook, operator } = this.#options;
     const started = performance.now();
-    const end = (status: StepStatus, failure?: Failure, value?: unknown) => {
-      emit({ kind: 'step-end', stepId: step.id, title, line, status, durationMs: performance.now() - started, failure, value });
+    const end = (status: StepStatus, failure?: RunMessage, value?: unknown) => {
+      emit({ kind: 'step-end', stepId: step.id, status, durationMs: performance.now() - started, failure, value });
       return { status, failure };
     };
-    const stepFailure = (kind: string, message: string): Failure => ({
-      kind,
-      message,
-      details: [],
-      location: { file: runbook.file, line, column: 1 },
-    });
+    const declined = (reason: string): RunMessage => diagnostic(reason, { file: runbook.file, place: step.block.span, ruleId: 'run-declined' });
+    const answered = (action: 'confirm' | 'manual', answer: Extract<RunEvent, { kind: 'operator' }>['answer'], by: AnsweredBy) =>
+      emit({ kind: 'operator', stepId: step.id, action, prose: step.intro, answer, by, time: new Date().toISOString() });
+    const byOperator: AnsweredBy = { kind: 'operator', operator };
 
-    emit({ kind: 'step-begin', stepId: step.id, title, line, attempt: 1 });
+    emit({ kind: 'step-begin', stepId: step.id, attempt: 1, time: new Date().toISOString() });
 
     // A step interrupted mid-way in an earlier run may already have taken effect: its verifies decide.
     if (probeFirst && step.verifies.length > 0) {
@@ -376,29 +392,36 @@ export class Engine {
       }
     }
 
+    // Every question is answered on the record, by whom or what: a sandbox answers its own (and says so), a flag
+    // answers for the operator, a person answers at the terminal.
     let runBlock = true;
-    if (step.options.confirm && !target.sandbox && !yes) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} asks for confirmation: rerun in a terminal or with --yes`));
+    if (step.options.confirm) {
+      if (target.sandbox) answered('confirm', 'yes', { kind: 'sandbox' });
+      else if (yes) answered('confirm', 'yes', { kind: 'yes-flag' });
+      else if (!interaction.interactive) return end('failed', declined(`Unexpected confirm step \`${step.id}\` without a terminal, expected a terminal or --yes`));
+      else {
+        answered('confirm', '', byOperator);
+        const confirmed = await interaction.confirm(step);
+        answered('confirm', confirmed ? 'yes' : 'no', byOperator);
+        if (!confirmed) return end('failed', declined(`Step \`${step.id}\` was declined by the operator`));
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: '' });
-      const confirmed = await interaction.confirm(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: confirmed ? 'yes' : 'no' });
-      if (!confirmed) return end('failed', stepFailure('declined', `step ${step.id} was declined by the operator`));
     }
-    if (step.options.manual && operatorDoesManualSteps({ ...this.#options, sandbox: target.sandbox, automate })) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} is an operator action: run in a terminal, or pass --automate to let its block do it`));
+    if (step.options.manual) {
+      if (!operatorDoesManualSteps({ ...this.#options, sandbox: target.sandbox, automate })) {
+        answered('manual', 'automate', target.sandbox ? { kind: 'sandbox' } : { kind: 'automate-flag' });
+      } else if (!interaction.interactive) {
+        return end('failed', declined(`Unexpected operator action \`${step.id}\` without a terminal, expected a terminal, or --automate to let its block do it`));
+      } else {
+        answered('manual', '', byOperator);
+        const answer = await interaction.manual(step);
+        answered('manual', answer, byOperator);
+        if (answer === 'abort') return end('failed', declined(`Step \`${step.id}\` was aborted by the operator`));
+        runBlock = answer === 'automate';
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer: '' });
-      const answer = await interaction.manual(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer });
-      if (answer === 'abort') return end('failed', stepFailure('declined', `step ${step.id} was aborted by the operator`));
-      runBlock = answer === 'automate';
     }
 
     const attempts = step.options.retries + 1;
-    let lastFailure: Failure | undefined;
+    let lastFailure: RunMessage | undefined;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (attempt > 1) {
         emit({ kind: 'step-retry', stepId: step.id, attempt, delayMs: step.options.retryDelayMs, failure: lastFailure! });
@@ -415,7 +438,7 @@ export class Engine {
         const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs);
         result = toResult(outcome);
         this.#rememberEffect(step, result);
-        if (outcome.failure?.kind === 'interrupted') return end('interrupted', outcome.failure);
+        if (outcome.failure?.ruleId === 'run-interrupted') return end('interrupted', outcome.failure);
         if (outcome.failure) {
           lastFailure = outcome.failure;
           continue;
@@ -427,24 +450,30 @@ export class Engine {
         lastFailure = undefined;
       }
       lastFailure ??= await this.#checkVerifies(step, result, attempt);
-      if (lastFailure?.kind === 'interrupted') return end('interrupted', lastFailure);
+      if (lastFailure?.ruleId === 'run-interrupted') return end('interrupted', lastFailure);
       if (!lastFailure) return end('passed', undefined, result.value);
     }
     return end('failed', lastFailure);
   }
 
   /** Between two attempts of a step with a rollback, that rollback undoes what the failed attempt did. */
-  async #undoAttempt(step: Step): Promise<Failure | undefined> {
+  async #undoAttempt(step: Step): Promise<RunMessage | undefined> {
     const { emit } = this.#options;
     const rollback = step.rollback;
     if (!rollback) return undefined;
     const effect = this.#effective.find((entry) => entry.step === step);
-    const line = rollback.span.start.line;
-    emit({ kind: 'rollback-begin', stepId: step.id, line });
+    emit({ kind: 'rollback-begin', stepId: step.id, blockId: rollback.id, time: new Date().toISOString() });
     const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), effect?.result ?? emptyResult(undefined));
-    emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
+    this.#rollbackCounts[outcome.failure ? 'failed' : 'passed'] += 1;
+    emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
     if (!outcome.failure) return undefined;
-    return { ...outcome.failure, message: `no retry: the rollback between attempts failed: ${outcome.failure.message}` };
+    const failure = outcome.failure;
+    return diagnostic(`Unexpected failure of the rollback between attempts, expected it to undo the failed attempt (no retry): ${failure.reason}`, {
+      file: failure.file ?? '',
+      place: failure.place,
+      ruleId: failure.ruleId ?? 'run-error',
+      note: failure.note,
+    });
   }
 
   #rememberEffect(step: Step, result: StepResult): void {
@@ -453,33 +482,37 @@ export class Engine {
     this.#effective.push({ step, result });
   }
 
-  #checkExpects(step: Step, outcome: BlockOutcome): Failure | undefined {
+  #checkExpects(step: Step, outcome: BlockOutcome): RunMessage | undefined {
     const { emit, redactor, runbook } = this.#options;
     // Line by line, as the output was shown: a secret form that ends in a newline must not swallow a line break.
     const printed = outcome.capture.lines.map((line) => `${redactor.redact(line.text)}\n`).join('');
     for (const block of step.expects) {
       const started = performance.now();
+      emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: 'expect', time: new Date().toISOString() });
       const mismatch = matchExpected(block.code, printed);
-      let failure: Failure | undefined;
+      let failure: RunMessage | undefined;
       if (mismatch) {
         const line = block.codeLine + Math.min(mismatch.expectedIndex, Math.max(0, block.span.end.line - block.codeLine - 1));
-        failure = {
-          kind: 'expect',
-          message: 'output differs from the documented expect block',
-          location: { file: runbook.file, line, column: 1 },
-          details: [`expected: ${mismatch.expected}`, `actual:   ${mismatch.actual ?? '(end of output)'}`],
-        };
+        const actual = mismatch.actual ?? '(end of output)';
+        failure = diagnostic('Unexpected output, expected what the expect block documents', {
+          file: runbook.file,
+          place: { line, column: 1 },
+          ruleId: 'run-expect',
+          actual,
+          expected: [mismatch.expected],
+          note: [`expected: ${mismatch.expected}`, `actual:   ${actual}`].join('\n'),
+        });
       }
-      emit({ kind: 'block-end', stepId: step.id, role: 'expect', line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
+      emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: 'expect', status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
       if (failure) return failure;
     }
     return undefined;
   }
 
-  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<Failure | undefined> {
+  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<RunMessage | undefined> {
     for (const block of step.verifies) {
       const outcome = await this.#runBlock(block, step, attempt, timeoutOf(block, step.options.timeoutMs), result);
-      if (outcome.failure) return { ...outcome.failure, kind: outcome.failure.kind === 'error' ? 'verify' : outcome.failure.kind };
+      if (outcome.failure) return outcome.failure;
     }
     return undefined;
   }
@@ -493,43 +526,48 @@ export class Engine {
     result?: StepResult,
     interrupt: AbortSignal = this.#options.interrupt,
   ): Promise<BlockOutcome> {
-    const { emit, redactor, runbook, compiled } = this.#options;
-    emit({ kind: 'block-begin', stepId: step.id, role: block.role, line: block.span.start.line });
+    const options = this.#options;
+    const { emit, redactor, runbook } = options;
+    emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: block.role, time: new Date().toISOString() });
     const capture = new OutputCapture((line) => {
-      emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
+      emit({ kind: 'output', blockId: block.id, stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
     this.#capture = capture;
     let started = performance.now();
-    const title = step.heading?.text ?? step.id;
-    const pending = this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title, role: block.role, attempt }, result });
+    const pending = this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title: step.title, role: block.role, attempt }, result });
     void pending.started.then(() => (started = performance.now()));
     const end = await race(pending, timeoutMs, interrupt);
     let value: unknown;
     let exitCode: number | null = null;
-    let failure: Failure | undefined;
-    const at = { file: runbook.file, line: block.codeLine, column: 1 };
+    let failure: RunMessage | undefined;
     if (end === 'timeout' || end === 'interrupted') {
       // Stopped before anything else happens (above all, before any rollback): its JavaScript and its commands.
       await this.#runtime.stop();
       failure =
         end === 'timeout'
-          ? { kind: 'timeout', message: `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`, details: [], location: at }
-          : { kind: 'interrupted', message: 'interrupted', details: [], location: at };
+          ? diagnostic(`Unexpected ${block.role} still running after ${timeoutMs / 1000}s, expected it to end within its timeout (raise it with timeout=)`, { file: runbook.file, place: block.span, ruleId: 'run-timeout' })
+          : diagnostic(`Unexpected interrupt, the ${block.role} was stopped`, { file: runbook.file, place: block.span, ruleId: 'run-interrupted' });
     } else if (end.kind === 'crashed') {
-      failure = describeCrash(end.error, runbook.file, block, redactor, compiled);
-      if (end.exitCode !== undefined) failure.message = `process.exit(${end.exitCode}) ended the block's runtime: a block fails by throwing, and cannot end the run`;
+      failure = describeCrash(end.error, runbook.file, block, redactor, options.compiled);
+      if (end.exitCode !== undefined) {
+        failure = diagnostic(`Unexpected process.exit(${end.exitCode}) in a ${block.role} block, expected it to end by returning or throwing: it ended the block's runtime`, {
+          file: runbook.file,
+          place: block.span,
+          ruleId: 'run-error',
+        });
+      }
     } else {
       ({ value, exitCode, failure } = end);
-      if (failure) failure = redactor.redactValue(failure);
     }
     // Whatever a failed block left running in its thread (timers, unawaited promises) must not act later.
     if (failure && end !== 'timeout' && end !== 'interrupted') await this.#runtime.restart();
     this.#capture = undefined;
     capture.flush();
     const durationMs = performance.now() - started;
-    emit({ kind: 'block-end', stepId: step.id, role: block.role, line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs, failure });
+    emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: block.role, status: failure ? 'failed' : 'passed', durationMs, failure });
     return { value, capture, durationMs, exitCode, failure };
   }
+
 }
 
 function timeoutOf(block: Block, fallback: number): number {

@@ -1,7 +1,8 @@
 import { stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
+import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
 import type { Block } from '../model.ts';
-import type { Failure } from '../report/events.ts';
+import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
 import { locate, type SourceMapper } from './locate.ts';
 
@@ -31,37 +32,33 @@ function relevantLines(text: string): string[] {
   return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
 }
 
-/** Turns whatever a block threw into a positioned, redacted failure whose details are the lines worth reading. */
+/**
+ * Turns whatever a block threw into a positioned, redacted message whose note holds the lines worth reading. `rule`
+ * says what kind of failure it was when the caller knows (a timeout, an interrupt); otherwise a failed verify block is
+ * `run-verify`, a failed command `run-command`, anything else thrown `run-error`.
+ */
 export function describeError(
   error: unknown,
   file: string,
   block: Block,
   redactor: Redactor,
-  kind = 'error',
+  rule?: RunRule,
   commandStack = '',
   mapper?: SourceMapper,
-): Failure {
-  const { line, column } = locate(error, block, mapper, isProcessOutput(error) ? commandStack : '');
-  const location = { file, line, column };
+): RunMessage {
+  const place = locate(error, block, mapper, isProcessOutput(error) ? commandStack : '');
+  const ruleId = rule ?? (block.role === 'verify' ? 'run-verify' : isProcessOutput(error) ? 'run-command' : 'run-error');
+  const message = (reason: string, note: string[]) => diagnostic(redactor.redact(reason), { file, place, ruleId, note: note.join('\n') });
   if (isProcessOutput(error)) {
     const meaning = error.exitCode !== null ? exitMeaning(error.exitCode) : undefined;
     const status = error.exitCode !== null ? `exit code ${error.exitCode}${meaning ? ` (${meaning})` : ''}` : `signal ${error.signal}`;
-    return {
-      kind,
-      location,
-      message: redactor.redact(`command failed with ${status}`),
-      details: relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))),
-    };
+    return message(`command failed with ${status}`, relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))));
   }
   if (error instanceof Error) {
     const text = stripVTControlCharacters(error.message);
     const [first = error.name, ...rest] = text.split('\n');
-    return {
-      kind,
-      location,
-      message: redactor.redact(first.trim() || error.name),
-      details: rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES),
-    };
+    const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
+    return message(first.trim() || error.name, note);
   }
-  return { kind, location, message: redactor.redact(`block threw ${String(error)}`), details: [] };
+  return message(`block threw ${String(error)}`, []);
 }

@@ -1,6 +1,7 @@
-import type { Block } from '../model.ts';
-import type { Failure } from '../report/events.ts';
-import { escapeRegExp } from '../regexp.ts';
+import { diagnostic } from '../../common/diagnostics.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
+import type { Block, Point, Span } from '../model.ts';
+import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
 
 /** Maps a compiled-module position back to the document; see compile.ts. */
@@ -11,8 +12,9 @@ export type SourceMapper = { modulePath: string; toSource(line: number, column: 
  * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
  * after the template call returns, so the error itself carries no frame of the block).
  */
-export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): { line: number; column: number } {
-  const fallback = { line: block.codeLine, column: 1 };
+export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): Point | Span {
+  // Nowhere more precise to point at: the whole block.
+  const fallback = block.span;
   if (!mapper) return fallback;
   const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
   const text = commandStack ? `${commandStack}\n${own}` : own;
@@ -26,18 +28,13 @@ export function locate(error: unknown, block: Block, mapper: SourceMapper | unde
 }
 
 /**
- * An error that ended a block's thread (process.exit, an uncaught error, an unhandled rejection), described in the
- * runner, which never loads the blocks' libraries: positioned and redacted like any block failure.
+ * An error that ended a block's thread (process.exit, an uncaught error, an unhandled rejection, a throwing timer),
+ * described in the runner, which never loads the blocks' libraries: positioned and redacted like any block failure.
  */
-export function describeCrash(error: unknown, file: string, block: Block, redactor: Redactor, mapper: SourceMapper): Failure {
-  const location = { file, ...locate(error, block, mapper) };
+export function describeCrash(error: unknown, file: string, block: Block, redactor: Redactor, mapper: SourceMapper): RunMessage {
   const text = error instanceof Error ? error.message : String(error);
   const [first = 'error', ...rest] = text.split('\n');
   const what = error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
-  return {
-    kind: 'error',
-    location,
-    message: redactor.redact(`${what}${first.trim()} (it ended the block's runtime)`),
-    details: rest.map((line) => redactor.redact(line.trimEnd())).filter((line) => line.trim() !== '').slice(0, 20),
-  };
+  const note = rest.map((line) => redactor.redact(line.trimEnd())).filter((line) => line.trim() !== '').slice(0, 20);
+  return diagnostic(redactor.redact(`${what}${first.trim()} (it ended the block's runtime)`), { file, place: locate(error, block, mapper), ruleId: 'run-error', note: note.join('\n') });
 }

@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Block } from '../model.ts';
-import type { Failure } from '../report/events.ts';
+import { reviveMessage } from '../../common/diagnostics.ts';
+import type { RunMessage } from '../report/events.ts';
 import type { StepResult } from './context.ts';
 
 /** What a fresh block thread starts from: the compiled module, the target, the last good state, the known secrets. */
 export interface WorkerSeed {
   modulePath: string;
+  file: string;
+  /** Where a failure of the document's setup is placed. */
+  setup?: Block;
   cwd: string;
   env: NodeJS.ProcessEnv;
   target: { name: string; sandbox: boolean; settings: Record<string, unknown> };
@@ -26,18 +30,20 @@ export interface RunRequest {
 }
 
 export type WorkerMessage =
-  | { type: 'ready' }
+  /** Loaded, and the document's setup ran (its failure, as plain data, if it failed). */
+  | { type: 'ready'; setupFailure?: unknown }
   /** The block begins now (its thread is loaded): its timeout counts from here. */
   | { type: 'started'; id: number }
   | { type: 'secret'; name: string; value: string }
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'pid'; pid: number }
   | { type: 'state-set'; key: string; json: string | undefined }
-  | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: Failure };
+  /** `failure` is a RunMessage as plain data (a VFileMessage does not survive the thread boundary whole). */
+  | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: unknown };
 
 /** How one block ended, as the runner sees it. */
 export type BlockEnd =
-  | { kind: 'done'; value: unknown; exitCode: number | null; failure?: Failure }
+  | { kind: 'done'; value: unknown; exitCode: number | null; failure?: RunMessage }
   /** The thread ended under the block: process.exit, an uncaught error, an unhandled rejection, a throwing timer. */
   | { kind: 'crashed'; error: unknown; exitCode?: number };
 
@@ -55,7 +61,7 @@ function workerUrl(): URL {
   return import.meta.url.endsWith('.ts') || !existsSync(bundled) ? new URL('./worker-source.mjs', import.meta.url) : bundled;
 }
 
-const KILL_GRACE_MS = 200;
+const KILL_GRACE_MS = 100;
 
 /**
  * Runs blocks in a worker thread that can be stopped at any moment. The runner keeps the journal, events, redaction
@@ -70,14 +76,14 @@ export class BlockRuntime {
   #crashed: { error: unknown; exitCode?: number } | undefined;
   readonly #groups = new Set<number>();
   #nextId = 0;
-  #ready: Promise<void> | undefined;
+  #ready: Promise<RunMessage | undefined> | undefined;
 
   constructor(private readonly hooks: RuntimeHooks) {}
 
-  /** Starts the thread if there is none, and resolves once it has loaded (or died trying). */
-  ready(): Promise<void> {
+  /** Starts the thread if there is none, and resolves once it has loaded and run the setup: with its failure, if any. */
+  ready(): Promise<RunMessage | undefined> {
     this.#ensure();
-    return this.#ready ?? Promise.resolve();
+    return this.#ready ?? Promise.resolve(undefined);
   }
 
   /** `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. */
@@ -113,8 +119,8 @@ export class BlockRuntime {
     this.#worker = undefined;
     this.#pending = undefined;
     this.#crashed = undefined;
-    await worker?.terminate();
-    await this.#killGroups();
+    // Both at once: the commands need not wait for the thread's teardown.
+    await Promise.all([worker?.terminate(), this.#killGroups()]);
   }
 
   /** A fresh thread for what follows (the rollbacks): nothing a failed block left running in it can act any more. */
@@ -136,7 +142,7 @@ export class BlockRuntime {
     if (this.#worker) return this.#worker;
     const worker = new Worker(workerUrl(), { workerData: this.hooks.seed(), stdout: true, stderr: true });
     this.#worker = worker;
-    let loaded!: () => void;
+    let loaded!: (setupFailure?: RunMessage) => void;
     this.#ready = new Promise((resolve) => (loaded = resolve));
     worker.once('exit', () => loaded());
     // Whatever escapes the thread's own stdout/stderr (written below JavaScript) is still the block's output.
@@ -162,14 +168,15 @@ export class BlockRuntime {
           const pending = this.#pending;
           if (pending?.id !== message.id) break;
           this.#pending = undefined;
-          pending.resolve({ kind: 'done', value: message.value === undefined ? undefined : JSON.parse(message.value), exitCode: message.exitCode, failure: message.failure });
+          const failure = message.failure === undefined ? undefined : reviveMessage(message.failure);
+          pending.resolve({ kind: 'done', value: message.value === undefined ? undefined : JSON.parse(message.value), exitCode: message.exitCode, failure });
           break;
         }
         case 'started':
           if (this.#pending?.id === message.id) this.#pending.started();
           break;
         case 'ready':
-          loaded();
+          loaded(message.setupFailure === undefined ? undefined : reviveMessage(message.setupFailure));
           break;
       }
     });

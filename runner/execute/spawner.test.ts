@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { $ } from 'zx';
-import { isAlive } from '../pid.ts';
+import { isAlive } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
 import { createSpawner } from './spawner.ts';
 

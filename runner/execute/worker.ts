@@ -2,11 +2,12 @@
 // can terminate it at any moment (a timeout, Ctrl-C), `for(;;){}` included; whatever a block does to its runtime
 // (process.exit, an uncaught error, a throwing timer) ends this thread, never the runner.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Failure } from '../report/events.ts';
+import { diagnostic } from '../../common/diagnostics.ts';
+import type { RunMessage } from '../report/events.ts';
 import { createTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
-import { loadCompiled } from './compile.ts';
-import { createBlockContext, type Net, type StepResult } from './context.ts';
+import { loadCompiled, type BlockFunction } from './compile.ts';
+import { createBlockContext, createRunScope, type ContextDeps, type Net, type StepResult } from './context.ts';
 import { describeError } from './failure.ts';
 import { Redactor } from './redact.ts';
 import { REFUSED } from './refuse.ts';
@@ -70,6 +71,9 @@ const spawner = createSpawner({ onPid });
 const target = createTarget(seed.target.name, seed.target.sandbox, seed.target.settings);
 const compiled = await loadCompiled(seed.modulePath);
 const { net, fetch, modules } = await blockRuntime(seed.caPem, seed.modules);
+const deps: ContextDeps = { cwd: seed.cwd, env: seed.env, target, state, redactor, secretNames, fetch, modules, net, spawn: spawner.spawn, detached: true, onPid };
+/** A RunMessage as plain data for the trip to the runner (which revives it). */
+const plain = (message: RunMessage): unknown => JSON.parse(JSON.stringify(message));
 /** What steps returned, as they returned it (a Date stays a Date for its verify): the runner holds only JSON. */
 const values = new Map<string, unknown>();
 
@@ -81,11 +85,11 @@ async function blockRuntime(caPem: string | undefined, names: string[]): Promise
   const modules: Record<string, unknown> = {};
   if (names.includes('msal')) modules['msal'] = await import('@azure/msal-node');
   if (names.includes('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
-  const tls = caPem ? await import('../net/tls.ts') : undefined;
-  const msal = modules['msal'] ? await import('../net/msal.ts') : undefined;
-  const graph = modules['graph'] ? await import('../net/graph.ts') : undefined;
+  const tls = caPem ? await import('../../common/net/tls.ts') : undefined;
+  const msal = modules['msal'] ? await import('../../common/net/msal.ts') : undefined;
+  const graph = modules['graph'] ? await import('../../common/net/graph.ts') : undefined;
   const unavailable = (name: string) => () => {
-    throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
+    throw new Error(`trust.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
   };
   return {
     modules,
@@ -117,33 +121,45 @@ async function run(request: RunRequest): Promise<void> {
   const result: StepResult | undefined = request.result && values.has(step.id) ? { ...request.result, value: values.get(step.id) } : request.result;
   const controller = new AbortController();
   const context = createBlockContext(
-    { cwd: seed.cwd, env: seed.env, target, state, redactor, secretNames, fetch, modules, net, spawn: spawner.spawn, detached: true, onPid },
+    deps,
     block,
     step,
     capture,
     controller.signal,
     { result, attempt: step.attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
   );
-  const fn = compiled.blocks[block.index];
+  const fn = blocks[block.index];
   post({ type: 'started', id: request.id });
   let value: unknown;
-  let failure: Failure | undefined;
+  let failure: RunMessage | undefined;
   try {
     if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
     value = await fn(context);
   } catch (error) {
-    const kind = error instanceof Error && error.name === REFUSED ? 'refused' : 'error';
-    failure = describeError(error, request.file, block, redactor, kind, commandStack.stack ?? '', compiled);
+    const rule = error instanceof Error && error.name === REFUSED ? 'run-refused' : undefined;
+    failure = describeError(error, request.file, block, redactor, rule, commandStack.stack ?? '', compiled);
   }
   if (block.role === 'step') values.set(step.id, value);
   const valueJson = failure ? {} : toJson(`the value step ${step.id} returned`, value);
   const stateJson = toJson('the shared state', seed.state);
   const unrecordable = valueJson.error ?? stateJson.error;
-  if (unrecordable && !failure) failure = { kind: 'error', message: unrecordable, details: [], location: { file: request.file, line: block.codeLine, column: 1 } };
-  post({ type: 'done', id: request.id, value: valueJson.json, state: stateJson.json, exitCode, failure });
+  if (unrecordable && !failure) failure = diagnostic(`Unexpected value, expected plain data: ${unrecordable}`, { file: request.file, place: block.span, ruleId: 'run-error' });
+  post({ type: 'done', id: request.id, value: valueJson.json, state: stateJson.json, exitCode, failure: failure && plain(failure) });
+}
+
+// The document's setup runs as the thread starts: every block of this thread sees what it defines.
+let blocks: BlockFunction[] = [];
+let setupFailure: RunMessage | undefined;
+try {
+  blocks = await compiled.instantiate(createRunScope(deps));
+} catch (error) {
+  const at = seed.setup;
+  setupFailure = at
+    ? describeError(error, seed.file, at, redactor, 'run-error', '', compiled)
+    : diagnostic(`Unexpected failure of the setup: ${String(error)}`, { file: seed.file, ruleId: 'run-error' });
 }
 
 port.on('message', (request: RunRequest) => {
   void run(request);
 });
-post({ type: 'ready' });
+post({ type: 'ready', setupFailure: setupFailure && plain(setupFailure) });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDiagnostic } from '../diagnostics.ts';
+import { formatDiagnostic } from '../../common/diagnostics.ts';
 import { parseRunbook } from './index.ts';
 
 const fence = '```';
@@ -53,7 +53,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown role at the word', () => {
     assert.deepEqual(diagnostics(`# A\n${fence}ts stpe\n${fence}\n`), [
-      'rb.md:2:7-2:11: Unexpected role `stpe`, expected one of: step, verify, expect, rollback [unknown-role]',
+      'rb.md:2:7-2:11: Unexpected role `stpe`, expected one of: step, verify, expect, rollback, setup [unknown-role]',
     ]);
   });
 
