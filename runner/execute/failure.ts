@@ -4,7 +4,7 @@ import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
 import type { Block } from '../model.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { locate, type SourceMapper } from './locate.ts';
+import { locate, safely, thrownText, type SourceMapper } from './locate.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
@@ -55,10 +55,11 @@ export function describeError(
     return message(`command failed with ${status}`, relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))));
   }
   if (error instanceof Error) {
-    const text = stripVTControlCharacters(error.message);
-    const [first = error.name, ...rest] = text.split('\n');
+    const text = stripVTControlCharacters(safely(() => String(error.message ?? ''), ''));
+    const name = safely(() => String(error.name), 'Error');
+    const [first = name, ...rest] = text.split('\n');
     const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
-    return message(first.trim() || error.name, note);
+    return message(first.trim() || name, note);
   }
-  return message(`block threw ${String(error)}`, []);
+  return message(`block threw ${thrownText(error)}`, []);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readJournal } from '../journal/journal.ts';
@@ -263,12 +263,15 @@ describe('a block cannot crash the runner', () => {
   for (const [name, body, message] of cases) {
     it(`${name} fails the step (exit 1, its rollback runs), never exits 0, never leaves the lock`, async () => {
       const { file, dir, log } = await fixture(section('s', { body }));
-      const run = await runCli(['run', file], { cwd: dir });
+      // The lock lives in the user's state folder: this run's own, to read back.
+      const run = await runCli(['run', file], { cwd: dir, env: { XDG_STATE_HOME: path.join(dir, 'state') } });
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stdout, message);
       assert.doesNotMatch(run.stderr, /internal error|at .*node:internal/);
       assert.deepEqual(log(), ['do s', 'undo s']);
-      assert.deepEqual(readdirSync(path.join(dir, '.runbook', 'locks')).filter((name) => name.endsWith('.lock')), []);
+      const locks = path.join(dir, 'state', 'runbook', 'locks');
+      assert.ok(existsSync(locks), 'the run took its lock there');
+      assert.deepEqual(readdirSync(locks).filter((name) => name.endsWith('.lock')), []);
     });
   }
 
