@@ -4,13 +4,17 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic, hasErrors, severityOf, type Diagnostic } from '../runner/diagnostics.ts';
 import { parseRunbook } from '../runner/parse/index.ts';
-import { checkDrift } from './drift/index.ts';
+import { readBaseline, fingerprint, writeBaseline } from './drift/baseline.ts';
+import { BindingsError, readBindings, writeBindings } from './drift/bindings.ts';
+import { CONFIG_NAME, ConfigError, documentIgnored, findDocuments, readConfig } from './drift/documents.ts';
+import { checkDocument, indexRepo } from './drift/index.ts';
 import type { ReplayRunner } from './drift/types.ts';
 import { lintRunbook } from './lint/index.ts';
 import type { ParsedRunbook } from './rule.ts';
 
 /** Exit codes of `runbook lint` and `runbook check` (SPEC: CLI). */
-export const EXIT = { clean: 0, findings: 1, invalid: 2 } as const;
+/** `internal` is sysexits' EX_SOFTWARE: the checker itself failed, which is neither drift nor a usage mistake. */
+export const EXIT = { clean: 0, findings: 1, invalid: 2, internal: 70 } as const;
 
 /** Where the commands write; injected so tests read output without touching the process. */
 export interface CommandIO {
@@ -98,36 +102,135 @@ export function defaultRepo(file: string, cwd = process.cwd()): string {
   return existsSync(besideRunbook) ? besideRunbook : path.resolve(cwd, 'fixtures/platform');
 }
 
-/** `runbook check [FILE] [--repo DIR] [--max-age DAYS] [--replay]`: exit 0 clean, 1 drift, 2 invalid or usage. */
+interface CheckFlags {
+  repo?: string;
+  'max-age'?: string;
+  replay?: boolean;
+  update?: boolean;
+  baseline?: string;
+  config?: string;
+}
+
+/** A document's path inside the repo (links resolve from its folder), or undefined when it lives elsewhere. */
+function insideRepo(repo: string, file: string): string | undefined {
+  const relative = path.relative(repo, path.resolve(file)).split(path.sep).join('/');
+  return relative.startsWith('..') || path.isAbsolute(relative) ? undefined : relative;
+}
+
+/**
+ * `runbook check [FILE|GLOB...] [--repo DIR] [--max-age DAYS] [--replay] [--update] [--baseline FILE] [--config FILE]`:
+ * every document over one index of the repo. Exit 0 clean, 1 drift, 2 invalid or usage, 70 an internal error.
+ */
 export async function checkCommand(args: string[], dependencies: CheckDependencies = {}): Promise<number> {
   const io = dependencies.io ?? processIO;
-  return guarded(io, 'check', async () => {
-    const { positionals, values } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { repo: { type: 'string' }, 'max-age': { type: 'string' }, replay: { type: 'boolean' } },
-    });
-    if (positionals.length > 1) throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
-    const file = positionals[0] ?? 'runbook.md';
-    let maxAgeDays: number | undefined;
-    if (values['max-age'] !== undefined) {
-      if (!/^\d+$/.test(values['max-age'])) throw new UsageError(`--max-age expects a whole number of days, got \`${values['max-age']}\``);
-      maxAgeDays = Number(values['max-age']);
+  try {
+    return await guarded(io, 'check', () => runCheck(args, dependencies, io));
+  } catch (error) {
+    // Our bug, not the user's: its own exit code so CI tells "the gate broke" from "the docs drifted".
+    io.stderr(`runbook check: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT.internal;
+  }
+}
+
+async function runCheck(args: string[], dependencies: CheckDependencies, io: CommandIO): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      repo: { type: 'string' },
+      'max-age': { type: 'string' },
+      replay: { type: 'boolean' },
+      update: { type: 'boolean' },
+      baseline: { type: 'string' },
+      config: { type: 'string' },
+    },
+  });
+  const flags = values as CheckFlags;
+  let maxAgeDays: number | undefined;
+  if (flags['max-age'] !== undefined) {
+    if (!/^\d+$/.test(flags['max-age'])) throw new UsageError(`--max-age expects a whole number of days, got \`${flags['max-age']}\``);
+    maxAgeDays = Number(flags['max-age']);
+  }
+  const found = await findDocuments(positionals.length > 0 ? positionals : ['runbook.md'], process.cwd());
+  for (const skipped of found.skipped) io.stderr(`runbook check: skipped ${skipped.path}: ${skipped.why}`);
+  if (found.files.length === 0) throw new UsageError(`no document matches ${positionals.join(' ')}`);
+  const repo = flags.repo !== undefined ? path.resolve(flags.repo) : defaultRepo(found.files[0]!);
+  if (!existsSync(repo)) throw new UsageError(`platform repo not found: ${repo} (give one with --repo DIR)`);
+  if (flags.replay && !dependencies.replay) throw new UsageError('--replay is not available in this build');
+  if (flags.replay && found.files.length > 1) throw new UsageError('--replay runs one document, got ' + found.files.length);
+  let config;
+  try {
+    config = await readConfig(flags.config !== undefined ? [flags.config] : [path.resolve(CONFIG_NAME), path.join(repo, CONFIG_NAME)]);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  const baseline = flags.baseline !== undefined && !flags.update ? await readBaseline(flags.baseline).catch((error: Error) => {
+    throw new UsageError(error.message);
+  }) : new Set<string>();
+  const index = await indexRepo(repo);
+  const printed: Diagnostic[] = [];
+  const accepted: string[] = [];
+  let invalid = false;
+  let checked = 0;
+  for (const file of found.files) {
+    const relative = insideRepo(repo, file);
+    if (documentIgnored(config, relative ?? file)) continue;
+    let parsed: ParsedRunbook;
+    try {
+      parsed = await load(file);
+    } catch (error) {
+      // One unreadable document among many is a note; the only document given is a usage error (as for lint).
+      if (error instanceof UsageError && found.files.length > 1) {
+        io.stderr(`runbook check: skipped ${error.message.replace(/^cannot read /, '')}`);
+        continue;
+      }
+      throw error;
     }
-    const repo = values.repo !== undefined ? path.resolve(values.repo) : defaultRepo(file);
-    if (!existsSync(repo)) throw new UsageError(`platform repo not found: ${repo} (give one with --repo DIR)`);
-    if (values.replay && !dependencies.replay) throw new UsageError('--replay is not available in this build');
-    const parsed = await load(file);
-    const drift = await checkDrift(parsed, {
-      repo,
+    checked++;
+    let bindings;
+    try {
+      bindings = await readBindings(file);
+    } catch (error) {
+      if (error instanceof BindingsError) throw new UsageError(error.message);
+      throw error;
+    }
+    const outcome = await checkDocument(parsed, {
+      repo: index,
+      documentPath: relative,
+      bindings,
+      ignore: config.ignore,
       maxAgeDays,
       now: dependencies.now,
-      replay: values.replay ? dependencies.replay : undefined,
+      replay: flags.replay ? dependencies.replay : undefined,
     });
+    if (flags.update) {
+      const written = await writeBindings(file, outcome.bindings, path.relative(path.dirname(path.resolve(file)), repo).split(path.sep).join('/') || '.');
+      io.stderr(`runbook check: wrote ${written} (${outcome.bindings.length} claims)`);
+    }
     // The parser's errors come first: drift in a document that does not parse is secondary.
-    const messages = [...parsed.messages.filter((message) => message.fatal === true), ...drift];
-    print(io, 'check', file, messages);
-    return exitCode(parsed, messages);
-  });
+    const messages = [...parsed.messages.filter((message) => message.fatal === true), ...outcome.diagnostics];
+    if (hasErrors(parsed.messages)) invalid = true;
+    for (const message of messages) {
+      const key = fingerprint(relative ?? file, message);
+      if (flags.update && flags.baseline !== undefined) accepted.push(key);
+      else if (!baseline.has(key)) printed.push(message);
+    }
+  }
+  if (flags.update && flags.baseline !== undefined) {
+    await writeBaseline(flags.baseline, accepted);
+    io.stderr(`runbook check: wrote ${flags.baseline} (${accepted.length} accepted findings)`);
+  }
+  for (const message of printed) io.stdout(formatDiagnostic(message));
+  io.stderr(summary('check', found.files.length === 1 ? found.files[0]! : `${checked} documents`, printed));
+  if (invalid) return EXIT.invalid;
+  return printed.length > 0 ? EXIT.findings : EXIT.clean;
+}
+
+/** `runbook validate` refreshes the bindings of the document it stamped (what it found true is now the record). */
+export async function refreshBindings(file: string, repo = defaultRepo(file)): Promise<string> {
+  const parsed = await load(file);
+  const outcome = await checkDocument(parsed, { repo, documentPath: insideRepo(repo, file), bindings: await readBindings(file) });
+  return writeBindings(file, outcome.bindings, path.relative(path.dirname(path.resolve(file)), repo).split(path.sep).join('/') || '.');
 }

@@ -117,7 +117,15 @@ function validateCommand(file: string, flags: RunFlags): Promise<number> {
   return runSession(flags, async (reporters, interrupt) => {
     const { validateRunbook } = await import('./validate.ts');
     const { run, stamped } = await validateRunbook({ file, target: flags.target, reporters, sandbox: embeddedSandbox, interrupt, workspace: process.cwd() });
-    if (stamped) process.stderr.write(`runbook: validated; stamped ${file} last-validated: ${stamped.date}\n`);
+    if (stamped) {
+      process.stderr.write(`runbook: validated; stamped ${file} last-validated: ${stamped.date}\n`);
+      // What the validated document claims is now the record its drift checks compare with.
+      const written = await (await import('../checks/cli.ts')).refreshBindings(file).catch((error: Error) => {
+        process.stderr.write(`runbook: bindings not refreshed: ${error.message}\n`);
+        return undefined;
+      });
+      if (written) process.stderr.write(`runbook: refreshed ${written}\n`);
+    }
     else process.stderr.write(`runbook: validation failed; ${file} was not stamped\n`);
     return run.exitCode;
   });
@@ -207,13 +215,24 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .action(async (file: string) => onResult(await (await import('../checks/cli.ts')).lintCommand([file])));
   program
     .command('check')
-    .description('drift against the platform repo, freshness, and with --replay a run on the sandbox (exit 0, 1 drift)')
-    .argument('[file]', 'the runbook', 'runbook.md')
+    .description('drift against the platform repo, freshness of runbooks, and with --replay a run on the sandbox (exit 0, 1 drift, 2 usage, 70 internal error)')
+    .argument('[files...]', "documents or quoted globs ('docs/**/*.md')", ['runbook.md'])
     .option('--repo <dir>', 'the platform repository (default: fixtures/platform)')
     .option('--max-age <days>', 'overrides review-every')
     .option('--replay', 'run the runbook on its sandbox target; failing verify and expect blocks are drift')
-    .action(async (file: string, flags: { repo?: string; maxAge?: string; replay?: boolean }) => {
-      const args = [file, ...(flags.repo ? ['--repo', flags.repo] : []), ...(flags.maxAge ? ['--max-age', flags.maxAge] : []), ...(flags.replay ? ['--replay'] : [])];
+    .option('--update', "rewrite each document's bindings file (<doc>.drift.json) with what its claims resolve to now")
+    .option('--baseline <file>', 'findings listed there are accepted; with --update, write the current findings there')
+    .option('--config <file>', 'repository configuration of ignores (default: .runbook-drift.yml here or at the repo root)')
+    .action(async (files: string[], flags: { repo?: string; maxAge?: string; replay?: boolean; update?: boolean; baseline?: string; config?: string }) => {
+      const args = [
+        ...files,
+        ...(flags.repo ? ['--repo', flags.repo] : []),
+        ...(flags.maxAge ? ['--max-age', flags.maxAge] : []),
+        ...(flags.replay ? ['--replay'] : []),
+        ...(flags.update ? ['--update'] : []),
+        ...(flags.baseline ? ['--baseline', flags.baseline] : []),
+        ...(flags.config ? ['--config', flags.config] : []),
+      ];
       const { checkCommand } = await import('../checks/cli.ts');
       const { createReplay } = await import('./replay.ts');
       onResult(await checkCommand(args, { replay: createReplay(embeddedSandbox, process.cwd()) }));

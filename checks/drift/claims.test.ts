@@ -50,7 +50,11 @@ describe('compose services and containers', () => {
 describe('paths', () => {
   it('checks ./install.sh run as a command', async () => {
     assert.deepEqual(await check('```bash\n./install.sh --skip-user-creation\n```\n'), []);
-    assert.deepEqual(await check('```bash\n./setup.sh\n```\n'), ['Unexpected path `setup.sh` that is not in the platform repo, expected a path the platform repo has [drift-path]']);
+    assert.deepEqual(await check('```bash\n./scripts/daily-backups.sh\n```\n'), ['Unexpected path `scripts/daily-backups.sh` that is not in the platform repo, expected `scripts/daily-backup.sh` [drift-path]']);
+  });
+
+  it('does not check `./script.mjs`, a name the repo has nowhere (the reader\'s own file)', async () => {
+    assert.deepEqual(await check('```bash\nchmod +x ./script.mjs\n./script.mjs\n```\n'), []);
   });
 
   it('does not check example names and host or container paths', async () => {
@@ -76,7 +80,11 @@ describe('paths', () => {
 
 describe('environment variables', () => {
   it('does not check a shell variable the document sets itself', async () => {
-    assert.deepEqual(await check('```bash\nSOURCE_DIRECTORY="/mnt/data"\necho "$SOURCE_DIRECTORY"\n```\n'), []);
+    assert.deepEqual(await check('```bash\nSOURCE_DIRECTORY="/mnt/data"\necho "$SOURCE_DIRECTORY"\nCONF_NAME=$(php occ ldap:create)\nphp occ x "$CONF_NAME"\n```\n'), []);
+  });
+
+  it('does not check paths the document creates (mkdir, a copy\'s target)', async () => {
+    assert.deepEqual(await check('```bash\nmkdir data\ncp -r ../../pb/ src/main/proto/\n```\n\nThen `./data/demo.json` and `src/main/proto/x.proto` exist.\n'), []);
   });
 
   it('does not claim the OS\'s and common tools\' variables', async () => {

@@ -51,7 +51,11 @@ export interface CommandClaims {
   mentions: Mention[];
   /** Shell variables the document sets itself: their `$X` reads are not claims about the repository. */
   localVariables: Set<string>;
+  /** Paths the document's commands create (normalised, no `./`, no trailing `/`): not claims. */
+  localPaths: Set<string>;
 }
+
+export const normalisePath = (text: string) => text.replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
 
 function isShellish(region: Region): boolean {
   if (region.kind === 'inline') return true;
@@ -75,14 +79,22 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
   const mentions: Mention[] = [];
   const localVariables = new Set<string>();
   const localContainers = new Set<string>();
+  const localPaths = new Set<string>();
   for (const region of regions) {
     if (!isShellish(region) || region.kind !== 'code') continue;
-    for (const match of region.text.matchAll(LOCAL_VARIABLE)) {
-      const name = (match[1] ?? match[2] ?? match[3])!;
-      // `X=1 cmd` sets X for cmd (a claim); `X=1` alone on its line defines a variable of the document.
-      const rest = region.text.slice(match.index + match[0].length).split('\n')[0]!;
-      if (match[1] && !/^\s*(?:export|local|declare|readonly|typeset)\b/.test(match[0]) && /^\S*\s+[A-Za-z.\/]/.test(rest)) continue;
-      localVariables.add(name);
+    // `X=1` alone (or `X=$(cmd)`), `export X=`, `read X`, `for X in`, `mapfile -t X`: the document's own variables.
+    for (const command of parseShell(region.text, 0)) {
+      const words = command.words.map((word) => word.value);
+      if (words.length > 0 && words.every((word) => /^[A-Za-z_]\w*=/.test(word))) for (const word of words) localVariables.add(word.slice(0, word.indexOf('=')));
+      const verb = words[0];
+      if (verb && /^(?:export|local|declare|readonly|typeset|read|mapfile|readarray)$/.test(verb))
+        for (const word of words.slice(1)) if (/^[A-Za-z_]\w*(?:=|$)/.test(word)) localVariables.add(word.split('=')[0]!);
+      if (verb === 'for' && words[1]) localVariables.add(words[1]);
+      // Paths the document makes (`mkdir data`, `cp a b`'s target, `touch x`, `> out.log`): the reader's, not the repo's.
+      const args = words.slice(1).filter((word) => !word.startsWith('-'));
+      if (verb === 'mkdir' || verb === 'touch') for (const arg of args) localPaths.add(normalisePath(arg));
+      if ((verb === 'cp' || verb === 'mv' || verb === 'ln') && args.length >= 2) localPaths.add(normalisePath(args[args.length - 1]!));
+      for (const redirect of command.redirects) if (redirect.op.includes('>')) localPaths.add(normalisePath(redirect.target.value));
     }
   }
 
@@ -136,8 +148,8 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
       add({ kind: 'env', name: match[1]!, prefix: false, text: match[1]!, region: kind, context: 'env-file', start: at, end: at + match[1]!.length });
     }
     if (!isShellish(r)) continue;
-    // An inline span of one word is a name (`devservices/config.yml`), not a command, unless it runs a file (`./x.sh`).
-    if (r.kind === 'inline' && !/\s/.test(text.trim()) && !/^\.\.?\/.*\.\w+$/.test(text.trim())) continue;
+    // An inline span of one word is a name (`devservices/config.yml`, `./data/x.json`), not a command.
+    if (r.kind === 'inline' && !/\s/.test(text.trim())) continue;
     // In a TS/JS block only the zx templates are shell; elsewhere in it, `'zx/core'` is a module name.
     const pieces = r.commands ? r.commands.map(({ start, end }) => ({ text: text.slice(start, end), offset: body.offset + start })) : [{ text, offset: body.offset }];
     const scope: CommandScope = { kind, add, wordSpan, inContainer: false, cwd: undefined, localContainers };
@@ -149,7 +161,7 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
       add({ kind: 'env', name, prefix: false, text: name, region: kind, context: 'env-read', start: at, end: at + name.length });
     }
   }
-  return { mentions, localVariables };
+  return { mentions, localVariables, localPaths };
 }
 
 interface CommandScope {

@@ -2,8 +2,10 @@ import type { Diagnostic } from '../../runner/diagnostics.ts';
 import { LineIndex } from '../markdown.ts';
 import { runRules, type ParsedRunbook } from '../rule.ts';
 import type { Binding } from './bindings.ts';
-import { commandClaims } from './claims.ts';
-import { collectExemptions, covers } from './exemptions.ts';
+import { commandClaims, normalisePath } from './claims.ts';
+import picomatch from 'picomatch';
+import type { IgnoreEntry } from './documents.ts';
+import { collectExemptions, covers, normaliseMention } from './exemptions.ts';
 import { extractMentions } from './mentions.ts';
 import { regionsOf } from './regions.ts';
 import { driftRules } from './registry.ts';
@@ -37,7 +39,12 @@ function allMentions(parsed: ParsedRunbook): Mention[] {
   const lines = new LineIndex(parsed.runbook.source);
   const regions = regionsOf(parsed.tree, lines);
   const shaped = extractMentions(regions, lines);
-  const { mentions: contextual, localVariables } = commandClaims(regions, lines);
+  const { mentions: contextual, localVariables, localPaths } = commandClaims(regions, lines);
+  const made = (text: string) => {
+    const normal = normalisePath(text);
+    for (const local of localPaths) if (normal === local || normal.startsWith(`${local}/`)) return true;
+    return false;
+  };
   const at = (mention: Mention) => `${mention.kind === 'kebab' ? 'compose' : mention.kind}@${mention.span.start.offset}`;
   const byPlace = new Map<string, Mention>();
   for (const mention of shaped) if (!byPlace.has(at(mention))) byPlace.set(at(mention), mention);
@@ -46,7 +53,9 @@ function allMentions(parsed: ParsedRunbook): Mention[] {
     // The command's reading wins: it knows which program a flag belongs to and that a word is a service.
     if (!shape || shape.context === undefined || shape.kind !== claim.kind) byPlace.set(at(claim), claim);
   }
-  const merged = [...byPlace.values()].filter((mention) => !(mention.kind === 'env' && mention.context === undefined && localVariables.has(mention.name)));
+  const merged = [...byPlace.values()].filter(
+    (mention) => !(mention.kind === 'env' && mention.context === undefined && localVariables.has(mention.name)) && !(mention.kind === 'path' && mention.context !== 'link' && made(mention.text)),
+  );
   const claimed = new Map<string, Mention>();
   for (const mention of merged) if (mention.context !== undefined && !claimed.has(claimName(mention))) claimed.set(claimName(mention), mention);
   const result = merged.map((mention): Mention => {
@@ -73,6 +82,13 @@ export interface DriftOutcome {
   bindings: Binding[];
 }
 
+/** The repository configuration's `mention:` and `path:` entries (documents.ts), as a test on a mention. */
+function ignoredByConfig(entries: readonly IgnoreEntry[]): (mention: Mention) => boolean {
+  const names = new Set(entries.flatMap((entry) => ('mention' in entry ? [normaliseMention(entry.mention)] : [])));
+  const paths = entries.flatMap((entry) => ('path' in entry ? [picomatch(entry.path, { dot: true })] : []));
+  return (mention) => names.has(normaliseMention(mention.text)) || (mention.kind === 'path' && paths.some((match) => match(mention.text.replace(/^\.\//, ''))));
+}
+
 /**
  * Drift between the document and what it describes: the platform repo (paths, symbols, env vars, flags, compose
  * names, make targets, error texts), its own freshness (runbooks only), and with `replay` the sandbox.
@@ -80,7 +96,8 @@ export interface DriftOutcome {
 export async function checkDocument(parsed: ParsedRunbook, options: DriftOptions & { rules?: readonly DriftRule[] }): Promise<DriftOutcome> {
   const mentionsFound = allMentions(parsed);
   const exemptions = collectExemptions(parsed.tree, parsed.runbook);
-  const mentions = mentionsFound.filter((mention) => !exemptions.some((exemption) => covers(exemption, mention)));
+  const ignored = ignoredByConfig(options.ignore ?? []);
+  const mentions = mentionsFound.filter((mention) => !exemptions.some((exemption) => covers(exemption, mention)) && !ignored(mention));
   const previous = new Map((options.bindings ?? []).map((binding) => [binding.claim, binding]));
   const bound = new Map<string, Binding>();
   const repo: RepoIndex = typeof options.repo === 'string' ? await indexRepo(options.repo) : options.repo;

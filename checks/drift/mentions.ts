@@ -137,7 +137,7 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       // word is only part of what the author wrote: not a claim on its own.
       const before = lines.source[base + match.index - 1];
       const after = lines.source[base + match.index + match[0].length];
-      const partial = before === '>' || after === '<' || after === '*' || after === '(';
+      const partial = before === '>' || before === '}' || before === '$' || after === '<' || after === '*' || after === '(' || after === '$';
       const claim = partial ? undefined : pathClaim(match[0]);
       const basename = match[0].replace(/[.,!?]+$/, '').split('/').pop() ?? '';
       if (SCRIPT_FILE.test(basename) && !/[*$<]/.test(match[0]))

@@ -78,6 +78,8 @@ const SH_DEFINITION = /^[ \t]*(?:function[ \t]+)?([A-Za-z_][\w-]*)[ \t]*\(\)[ \t
 const GO_DEFINITION = /^func\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)/gm;
 const FORWARDS_ARGS = /"\$@"|\$\*|\bsys\.argv\[1:\]|process\.argv\.slice\(2\)/;
 /** `export const glob = ...`, `export { tempdir as tmpdir }`: what a module offers, whatever the value's shape. */
+/** `private _resolve!: Resolve`: a class member declared with a modifier (assigned a function later). */
+const TS_MEMBER = /^[ \t]+(?:(?:private|protected|public|readonly|static|declare|override)\s+)+([A-Za-z_$][\w$]*)[!?]?\s*[:=(]/gm;
 const JS_EXPORT = /\bexport\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:const|let|var|function\*?|class)\s+([A-Za-z_$][\w$]*)|\bexport\s*(?:type\s*)?\{([^}]*)\}/g;
 const COMPOSE_FILE = /^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$/;
 const MAKEFILE = /^(?:GNUmakefile|[Mm]akefile|[\w.-]+\.mk)$/;
@@ -239,6 +241,7 @@ function indexScript(relative: string, text: string, lines: Lines, index: RepoIn
     if (match[1]) addClass(index, match[1], false, { file: relative, line: lines.at(match.index) });
     else remember(index.functions, (match[2] ?? match[3] ?? match[4])!, relative, lines, match.index);
   }
+  for (const match of text.matchAll(TS_MEMBER)) remember(index.functions, match[1]!, relative, lines, match.index);
   for (const match of text.matchAll(JS_EXPORT)) {
     if (match[1]) remember(index.functions, match[1], relative, lines, match.index);
     else

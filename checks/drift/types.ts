@@ -2,6 +2,7 @@ import type { Runbook, Span } from '../../runner/model.ts';
 import type { AsyncRule, ParsedRunbook, ReportOptions } from '../rule.ts';
 import type { Exemption } from './exemptions.ts';
 import type { Binding } from './bindings.ts';
+import type { IgnoreEntry } from './documents.ts';
 import type { Location, RepoIndex } from './repo-index.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface DriftOptions {
   documentPath?: string;
   /** What each claim bound to when the bindings file was last written (`check --update`, `validate`). */
   bindings?: readonly Binding[];
+  /** The repository configuration's `mention:` and `path:` ignores. */
+  ignore?: readonly IgnoreEntry[];
   /** Overrides `review-every` (the `--max-age` flag). */
   maxAgeDays?: number;
   /** "Today" for the freshness check; default: the current date. */

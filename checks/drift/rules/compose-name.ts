@@ -31,7 +31,8 @@ export const composeName: DriftRule = {
     for (const mention of mentions) {
       const name = mention.kind === 'compose' ? mention.name : mention.text;
       const container = mention.kind === 'compose' && mention.role === 'container';
-      const at = resolveName(repo, name, container || mention.kind === 'kebab');
+      // Only a name a docker command gives is looked for among quoted strings: a bare word found quoted proves nothing.
+      const at = resolveName(repo, name, container && mention.context !== undefined);
       if (at) {
         context.bind(mention, at, name);
         continue;

@@ -1,20 +1,22 @@
 import { closest, expectedHint } from '../closest.ts';
 import type { Location, RepoIndex } from '../repo-index.ts';
-import { mentionsOf, reportMissing, type DriftRule } from '../types.ts';
+import { bindingKey, mentionsOf, reportMissing, type DriftRule } from '../types.ts';
 import { wellKnownEnv } from '../well-known-env.ts';
 
 /** Where the code names the variable: the name itself, a name it is the tail of, or a prefix the code builds it from. */
-function resolveEnv(repo: RepoIndex, name: string, prefix: boolean): Location | undefined {
+function resolveEnv(repo: RepoIndex, name: string, prefix: boolean, exactOnly: boolean): { at: Location; symbol: string } | undefined {
   if (prefix) {
-    for (const [known, at] of repo.envVars) if (known.startsWith(`${name}_`)) return at;
+    for (const [known, at] of repo.envVars) if (known.startsWith(`${name}_`)) return { at, symbol: known };
     return undefined;
   }
   const exact = repo.envVars.get(name);
-  if (exact) return exact;
+  if (exact) return { at: exact, symbol: name };
+  // Bound to the name itself before: a name it now only resembles (a tail, a prefix) is not the same claim.
+  if (exactOnly) return undefined;
   // `not.toContain('CLIENT_SECRET')`: the tail of a real name, used to match it, not a name of its own.
-  for (const [known, at] of repo.envVars) if (known.endsWith(`_${name}`)) return at;
+  for (const [known, at] of repo.envVars) if (known.endsWith(`_${name}`)) return { at, symbol: known };
   // `resolveDefaults(..., 'ZX_', process.env)`: the code reads every `ZX_` + option name.
-  for (const [known, at] of repo.envPrefixes) if (name.startsWith(known) && name.length > known.length) return at;
+  for (const [known, at] of repo.envPrefixes) if (name.startsWith(known) && name.length > known.length) return { at, symbol: known };
   return undefined;
 }
 
@@ -30,9 +32,10 @@ export const envVar: DriftRule = {
     const { repo } = context;
     let names: string[] | undefined;
     for (const mention of mentionsOf(context, 'env')) {
-      const at = resolveEnv(repo, mention.name, mention.prefix);
-      if (at) {
-        context.bind(mention, at, mention.name);
+      const previous = context.previous.get(bindingKey(mention));
+      const resolved = resolveEnv(repo, mention.name, mention.prefix, previous?.symbol === mention.name);
+      if (resolved) {
+        context.bind(mention, resolved.at, resolved.symbol);
         continue;
       }
       const claim = context.claimed(mention);

@@ -101,6 +101,8 @@ export const filePath: DriftRule = {
       const relative = target.candidates[0]!;
       if (repo.ignored(relative.replace(/\/$/, ''))) continue;
       const previous = context.previous.get(`path:${mention.text}`);
+      // `./script.mjs` with a name the repo has nowhere is the reader's own file (an example), unless it was bound.
+      if (!previous && mention.context === 'command' && !mention.text.replace(/^(?:\.\/)+/, '').includes('/') && !repo.basenames.has(path.posix.basename(relative))) continue;
       if (!previous && !target.shaped && mention.context === undefined) continue;
       if (!previous && !context.claimed(mention) && !target.shaped) continue;
       const bare = relative.replace(/\/$/, '');

@@ -1,5 +1,5 @@
 import { expectedHint } from '../closest.ts';
-import { mentionsOf, reportMissing, type DriftRule } from '../types.ts';
+import { bindingKey, mentionsOf, reportMissing, type DriftRule } from '../types.ts';
 
 /** Functions a language gives every program: a document calls them without claiming the repo defines them. */
 const BUILTINS = new Set([
@@ -21,7 +21,9 @@ export const symbol: DriftRule = {
     for (const mention of mentionsOf(context, 'method')) {
       const info = repo.classes.get(mention.className);
       if (!info) {
-        if (!context.claimed(mention)) continue;
+        // A class the repo never defined is a library's (`Buffer.from`, `GlobalOpenTelemetry.getMeter`): only a
+        // binding (it was the repo's) makes its absence drift.
+        if (!context.previous.has(bindingKey(mention))) continue;
         const hint = expectedHint(mention.className, repo.classes.keys(), 'expected a class the platform repo defines');
         await reportMissing(context, mention, `Unexpected \`${mention.text}\`: the platform repo defines no class \`${mention.className}\`, ${hint.text}`, { actual: mention.className, expected: hint.expected });
         continue;
