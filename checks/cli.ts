@@ -28,6 +28,8 @@ export interface CheckDependencies {
   /** "Today" for freshness (tests). */
   now?: Date;
   io?: CommandIO;
+  /** The repo indexer (tests make it fail to see an internal error's exit code). */
+  indexRepo?: typeof indexRepo;
 }
 
 const processIO: CommandIO = {
@@ -169,7 +171,9 @@ async function runCheck(args: string[], dependencies: CheckDependencies, io: Com
   const baseline = flags.baseline !== undefined && !flags.update ? await readBaseline(flags.baseline).catch((error: Error) => {
     throw new UsageError(error.message);
   }) : new Set<string>();
-  const index = await indexRepo(repo);
+  const own = flags.baseline !== undefined ? [path.relative(repo, path.resolve(flags.baseline)).split(path.sep).join('/')] : [];
+  const index = await (dependencies.indexRepo ?? indexRepo)(repo, { exclude: own });
+  for (const skipped of index.skipped) io.stderr(`runbook check: skipped ${path.join(path.relative(process.cwd(), repo) || '.', skipped.path)}: ${skipped.why}`);
   const printed: Diagnostic[] = [];
   const accepted: string[] = [];
   let invalid = false;

@@ -31,6 +31,7 @@ const COMPOSE_COMMAND_VERBS = new Set(['exec', 'run']);
 const DOCKER_CONTAINER_ONE = new Set(['exec', 'logs', 'attach', 'top', 'port', 'commit', 'diff', 'export']);
 const DOCKER_CONTAINER_MANY = new Set(['restart', 'stop', 'start', 'kill', 'rm', 'pause', 'unpause', 'wait', 'stats', 'inspect', 'update']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const REMOVED = /\brm\s+(?:-[A-Za-z]+\s+)*((?:[\w./-]+\s*)+?)(?=$|[&|;"'\n])/gm;
 /** A relative file path (`./install.sh`, `scripts/x.sh`), not a URL, a host or a placeholder. */
 const FILE_PATH = /^(?:\.{1,2}\/)*[\w.-]+(?:\/[\w.-]+)*$/;
 const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
@@ -96,6 +97,12 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
       if ((verb === 'cp' || verb === 'mv' || verb === 'ln') && args.length >= 2) localPaths.add(normalisePath(args[args.length - 1]!));
       for (const redirect of command.redirects) if (redirect.op.includes('>')) localPaths.add(normalisePath(redirect.target.value));
     }
+  }
+
+  // `rm build/x.d.ts` anywhere in code (a package.json script, a Makefile recipe): a file a build makes and removes.
+  for (const region of regions) {
+    if (region.kind !== 'code') continue;
+    for (const match of region.text.matchAll(REMOVED)) for (const word of match[1]!.split(/\s+/)) if (word && !word.startsWith('-')) localPaths.add(normalisePath(word));
   }
 
   // A compose file the document shows is the reader's deployment: its services and containers are not the repo's.

@@ -44,11 +44,12 @@ export async function findDocuments(patterns: readonly string[], cwd: string): P
       for (const entry of entries) {
         const relative = dir === '.' ? entry.name : `${dir}/${entry.name}`;
         if (entry.isSymbolicLink()) {
-          if (match(relative) || entry.name.includes('.')) skipped.push({ path: relative, why: 'symlink, not followed' });
+          skipped.push({ path: relative, why: 'symlink, not followed' });
         } else if (entry.isDirectory()) {
           if (!SKIP_DIRS.has(entry.name)) pending.push(relative);
-        } else if (entry.isFile() && match(relative)) {
-          found.push(relative);
+        } else if (match(relative)) {
+          if (entry.isFile()) found.push(relative);
+          else skipped.push({ path: relative, why: 'not a regular file' });
         }
       }
     }

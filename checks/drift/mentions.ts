@@ -173,9 +173,10 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       if (!prefix && !name.includes('_')) continue;
       if (region.text[match.index - 1] === '.' && !/env\.$/.test(region.text.slice(Math.max(0, match.index - 4), match.index))) continue;
       const text = match[0];
-      const around = region.kind === 'code' ? '' : lines.text(lines.point(base + match.index).line);
-      // A heading that is the name alone is not enough (`### USER_SQL` is about an app): the words around must say so.
-      const context = ENV_WORDS.test(around) && !/\[[^\]]*\]\(#/.test(around) ? ('prose-env' as const) : undefined;
+      // "the `X` environment variable", "env var `X`": the words right beside the name say what it is (a heading
+      // that is the name alone does not: `### USER_SQL` is about an app).
+      const near = region.kind === 'code' ? '' : lines.source.slice(Math.max(0, base + match.index - 24), base + match.index + text.length + 24);
+      const context = ENV_WORDS.test(near) && !/\[[^\]]*\]\(#/.test(near) ? ('prose-env' as const) : undefined;
       mentions.push({ kind: 'env', name, prefix, text, span: span(match.index, match.index + text.length), ...common, ...(context ? { context } : {}) });
     }
     for (const match of region.text.matchAll(FLAG)) {

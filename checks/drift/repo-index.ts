@@ -392,8 +392,12 @@ function addFlags(relative: string, basename: string, text: string, lines: Lines
   else if (!paths.includes(relative)) paths.push(relative);
 }
 
-export async function indexRepo(root: string): Promise<RepoIndex> {
+/** The checker's own files: bindings, configuration (and a baseline the caller names) are not the repo's code. */
+const OWN_FILES = /(?:^|\/)(?:[^/]+\.drift\.json|\.runbook-drift\.ya?ml)$/;
+
+export async function indexRepo(root: string, options: { exclude?: readonly string[] } = {}): Promise<RepoIndex> {
   const index = emptyRepoIndex(root);
+  const excluded = new Set(options.exclude ?? []);
   const { files } = await walk(root, index);
   for (const relative of files) {
     index.files.add(relative);
@@ -403,7 +407,7 @@ export async function indexRepo(root: string): Promise<RepoIndex> {
     else index.basenames.set(basename, [relative]);
   }
   // package.json first: a command's implementation (`bin`) is read for flags whatever its extension.
-  const readable = files.filter((relative) => !BINARY.test(relative)).sort((a, b) => Number(b.endsWith('package.json')) - Number(a.endsWith('package.json')));
+  const readable = files.filter((relative) => !BINARY.test(relative) && !OWN_FILES.test(relative) && !excluded.has(relative)).sort((a, b) => Number(b.endsWith('package.json')) - Number(a.endsWith('package.json')));
   const ignores: ReturnType<typeof gitignorePatterns> = [];
   for (let i = 0; i < readable.length; i += CONCURRENCY) {
     const batch = readable.slice(i, i + CONCURRENCY);

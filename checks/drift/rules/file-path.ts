@@ -82,8 +82,10 @@ export const filePath: DriftRule = {
           continue;
         }
         if (!context.claimed(mention)) continue;
-        const hint = expectedHint(mention.text, repo.basenames.keys(), 'expected a file the platform repo has');
-        await reportMissing(context, mention, `Unexpected file \`${mention.text}\` that is not in the platform repo, ${hint.text}`, { actual: mention.text, expected: hint.expected });
+        const previous = context.previous.get(`path:${mention.text}`);
+        const renamedTo = previous ? (await gitRenames(repo.root)).get(previous.file) : undefined;
+        const hint = renamedTo ? { text: `expected \`${renamedTo}\``, expected: [renamedTo] } : expectedHint(mention.text, repo.basenames.keys(), 'expected a file the platform repo has');
+        await reportMissing(context, mention, `Unexpected file \`${mention.text}\` that is not in the platform repo, ${hint.text}`, { actual: mention.text, expected: hint.expected, ...(renamedTo ? { renamedTo } : {}) });
         continue;
       }
       const target = targetOf(mention, repo, context.documentPath);
