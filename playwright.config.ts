@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
+import { CHROMIUM_CANDIDATES, findChromium } from './e2e/chromium.ts';
 
-/** The system Chromium: `$CHROMIUM_PATH`, else the first the distribution installed (the one place that looks). */
-const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-const executablePath = process.env.CHROMIUM_PATH ?? CHROMIUM_CANDIDATES.find((candidate) => existsSync(candidate)) ?? CHROMIUM_CANDIDATES[0];
+/** The system Chromium, from the one lookup (`npm test`'s pretest step has made sure there is one). */
+const executablePath = findChromium() ?? CHROMIUM_CANDIDATES[0];
 
 const chromium = {
   ...devices['Desktop Chrome'],

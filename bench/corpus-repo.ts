@@ -13,7 +13,7 @@ import type { Binding } from '../checks/drift/bindings.ts';
 import { documentIgnored, findDocuments, type IgnoreEntry } from '../checks/drift/documents.ts';
 import { checkDocument, indexRepo } from '../checks/drift/index.ts';
 import { DOCS, type RepoIndex } from '../checks/drift/repo-index.ts';
-import { formatDiagnostic, type Diagnostic } from '../runner/diagnostics.ts';
+import { formatDiagnostic, type Diagnostic } from '../common/diagnostics.ts';
 import { parseRunbook } from '../runner/parse/index.ts';
 
 export interface Label {

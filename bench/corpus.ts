@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoPath, repoRoot } from '../runner/repo.ts';
+import { repoPath, repoRoot } from '../common/repo.ts';
 import type { RepoFigures, RepoLabels } from './corpus-repo.ts';
 import type { BenchResult } from './runner.ts';
 

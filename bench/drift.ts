@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseRunbook } from '../runner/parse/index.ts';
 import { checkDrift } from '../checks/drift/index.ts';
-import { repoPath } from '../runner/repo.ts';
+import { repoPath } from '../common/repo.ts';
 import type { BenchResult } from './runner.ts';
 
 const FILES = 10_000;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRunbook } from '../runner/parse/index.ts';
 import { planRun } from '../runner/plan/index.ts';
-import { repoPath } from '../runner/repo.ts';
+import { repoPath } from '../common/repo.ts';
 
 export interface BenchResult {
   name: string;

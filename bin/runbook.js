@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCE_DIRS = ['runner', 'checks', 'sandbox'];
+const SOURCE_DIRS = ['cli', 'common', 'runner', 'checks', 'sandbox'];
 const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
 
 // `runbook plan | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
@@ -42,7 +42,7 @@ async function bundled() {
   // Built aside and renamed into place: concurrent first runs never import half a bundle.
   const temp = `${outdir}.${process.pid}.tmp`;
   await build({
-    entryPoints: { cli: path.join(root, 'runner', 'cli.ts') },
+    entryPoints: { cli: path.join(root, 'cli', 'main.ts') },
     bundle: true,
     // Each `import()` of the sources becomes a chunk of its own, so a command loads only the packages it uses:
     // `plan` never loads the sandbox's SSH, TLS and HTTP servers, a run on production never loads the sandbox.
@@ -74,6 +74,6 @@ try {
   if (process.env.RUNBOOK_DEBUG) process.stderr.write(`runbook: bundle unavailable, running the sources: ${error}\n`);
   const { register } = await import('tsx/esm/api');
   register();
-  cli = await import('../runner/cli.ts');
+  cli = await import('../cli/main.ts');
 }
 process.exitCode = await cli.main(process.argv.slice(2));

@@ -1,5 +1,5 @@
 import type { Code, Root } from 'mdast';
-import { eachBlock } from '../runner/parse/remark-runbook.ts';
+import { eachBlock } from '../runner/parse/index.ts';
 import type { Point, Span } from '../runner/model.ts';
 
 /** Maps offsets in the (LF-normalised) runbook source to 1-based line/column, which is what diagnostics print. */

@@ -1,4 +1,4 @@
-import { diagnostic, startOf, type Diagnostic, type Severity } from '../runner/diagnostics.ts';
+import { diagnostic, startOf, type Diagnostic, type Severity } from '../common/diagnostics.ts';
 import type { Point, Span } from '../runner/model.ts';
 import type { ParseResult } from '../runner/parse/index.ts';
 
@@ -16,6 +16,9 @@ export interface ReportOptions {
 /** `report(reason, place)`: the one way a rule speaks, bound to the rule's id like unified-lint-rule's `file.message`. */
 export type Report = (reason: string, place: Span | Point | undefined, options?: ReportOptions) => void;
 
+/** Passes on a message another phase made (a run failure from `--replay`) exactly as it is. */
+export type Relay = (message: Diagnostic) => void;
+
 /**
  * A check is a plain object so that adding one means adding a file and a line in a registry, nothing else.
  * `check` receives the shared context plus its own `report`.
@@ -25,7 +28,7 @@ export interface Rule<Context, Result = void> {
   readonly description: string;
   /** Default severity of what the rule reports; `report` may override per finding. */
   readonly severity?: Severity;
-  check(context: Context & { report: Report }): Result;
+  check(context: Context & { report: Report; relay: Relay }): Result;
 }
 
 export type SyncRule<Context> = Rule<Context, void>;
@@ -57,7 +60,7 @@ export function runRulesSync<C>(rules: readonly SyncRule<C>[], context: C, file:
   const sink: Diagnostic[] = [];
   for (const rule of rules) {
     try {
-      rule.check({ ...context, report: reporterFor(rule, file, sink) });
+      rule.check({ ...context, report: reporterFor(rule, file, sink), relay: (message) => sink.push(message) });
     } catch (error) {
       sink.push(crashed(rule, file, error));
     }
@@ -70,7 +73,7 @@ export async function runRules<C>(rules: readonly AsyncRule<C>[], context: C, fi
   await Promise.all(
     rules.map(async (rule) => {
       try {
-        await rule.check({ ...context, report: reporterFor(rule, file, sink) });
+        await rule.check({ ...context, report: reporterFor(rule, file, sink), relay: (message) => sink.push(message) });
       } catch (error) {
         sink.push(crashed(rule, file, error));
       }

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { formatDiagnostic, type Diagnostic } from '../runner/diagnostics.ts';
+import { repoRoot } from '../common/repo.ts';
+import { formatDiagnostic, type Diagnostic } from '../common/diagnostics.ts';
 import { parseRunbook } from '../runner/parse/index.ts';
-import type { CommandIO } from './cli.ts';
+import type { CommandIO } from '../common/io.ts';
 
 /** Test helpers shared by the checks' tests (not a test file itself). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = repoRoot();
 export const PLATFORM = path.join(ROOT, 'fixtures/platform');
 export const SAMPLE = 'fixtures/runbooks/drift-sample.md';
 

@@ -1,6 +1,6 @@
 import type { Locator, Page } from '@playwright/test';
 import type { Step } from '../runner/model.ts';
-import { escapeRegExp as escape } from '../runner/regexp.ts';
+import { escapeRegExp as escape } from '../common/regexp.ts';
 
 /**
  * A portal click path as the runbook's prose writes it: every **bold** label of a manual step's intro, in order, with

@@ -1,26 +1,31 @@
 import { readFile } from 'node:fs/promises';
-import { diagnostic, hasErrors, RunbookInputError } from './diagnostics.ts';
+import { UsageError } from '../common/errors.ts';
+import { hasErrors, RunbookInputError } from '../common/diagnostics.ts';
 import type { Runbook } from './model.ts';
 import { ParseCache } from './parse/cache.ts';
-import { parseRunbook } from './parse/index.ts';
+import { parseRunbook, type ParseResult } from './parse/index.ts';
 
-/**
- * Reads and parses a runbook file; any error in the document becomes a RunbookInputError (exit 2). With a cache
- * folder, an unchanged document's model is read back instead of parsed again.
- */
-export async function loadRunbook(file: string, cacheDir?: string): Promise<Runbook> {
-  let source: string;
+/** The one document loader: a file that cannot be read is a usage mistake (exit 2), named in one line. */
+export async function readRunbookSource(file: string): Promise<string> {
   try {
-    source = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new RunbookInputError([
-      diagnostic(code === 'ENOENT' ? `Unexpected missing file, expected a runbook at ${file}` : `Cannot read ${file}: ${String(error)}`, {
-        file,
-        ruleId: 'file',
-      }),
-    ]);
+    throw new UsageError(`cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`);
   }
+}
+
+/** The parsed document with every parser message, fatal or not: what lint and check report on. */
+export async function parseRunbookFile(file: string): Promise<ParseResult> {
+  return parseRunbook(await readRunbookSource(file), file);
+}
+
+/**
+ * A document to run or plan: any error in it becomes a RunbookInputError (exit 2). With a cache folder, an unchanged
+ * document's model is read back instead of parsed again.
+ */
+export async function loadRunbook(file: string, cacheDir?: string): Promise<Runbook> {
+  const source = await readRunbookSource(file);
   const cache = cacheDir ? new ParseCache(cacheDir) : undefined;
   const cached = await cache?.get(source, file);
   if (cached) return cached;

@@ -3,17 +3,9 @@
  * into events, reporters and checks read them. Nothing here has behaviour; everything carries its position.
  */
 
-/** 1-based line and column, as unist and every editor count them. */
-export interface Point {
-  line: number;
-  column: number;
-  offset?: number;
-}
+import type { Span } from '../common/position.ts';
 
-export interface Span {
-  start: Point;
-  end: Point;
-}
+export type { Point, Span } from '../common/position.ts';
 
 export const ROLES = ['step', 'verify', 'expect', 'rollback'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,6 +15,14 @@ export type AttributeValue = string | true;
 
 /** One fenced block that has a role. Code blocks without a role are prose and never become a Block. */
 export interface Block {
+  /**
+   * Names the block in events, journals and reports: its step's id for the step block, then
+   * `STEP/verify-N`, `STEP/expect-N`, `STEP/rollback` (N counts from 1 in document order). A block with no step
+   * (an orphan, refused by the parser) is `line-L/ROLE`.
+   */
+  id: string;
+  /** The id of the step the block belongs to; undefined for an orphan. */
+  stepId?: string;
   role: Role;
   lang: string;
   attributes: Record<string, AttributeValue>;
@@ -65,6 +65,8 @@ export interface StepOptions {
 
 export interface Step {
   id: string;
+  /** What people call the step: its section's heading, else its id. Every report uses this one. */
+  title: string;
   /** The heading of the section the step lives in. */
   heading?: Heading;
   /** Markdown source of the prose between the previous block (or heading) and this step: the operator action. */
@@ -99,7 +101,10 @@ export interface FrontMatter {
 export interface Runbook {
   /** Path as given by the user: diagnostics print it unchanged. */
   file: string;
+  /** The text with line endings normalised to `\n`: what every position and offset refers to. */
   source: string;
+  /** sha256 (hex) of the document as read, before line endings are normalised: `sha256sum FILE` shows the same. */
+  digest: string;
   frontMatter: FrontMatter;
   headings: Heading[];
   steps: Step[];

@@ -1,21 +1,40 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
-import { latestRunId, readJournal, resumeStateOf, runsDir } from './journal/journal.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { EXIT } from '../common/exit.ts';
+import { BrokenJournalError, readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
 
 export type ResumeOutcome = { kind: 'finished'; runId: string; status: string; exitCode: number } | { kind: 'resumed'; result: RunResult };
 
+/** Every run of the workspace with its meta, oldest first (run ids sort by start time). */
+function runsOf(workspace: string): RunMeta[] {
+  const dir = runsDir(workspace);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      try {
+        return [JSON.parse(readFileSync(path.join(dir, name, 'meta.json'), 'utf8')) as RunMeta];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /**
  * Continues an interrupted run: finished steps are not run again (their rollbacks still apply if the rest fails),
- * state is restored from the last snapshot, and a step that began but never ended is probed by its verify first.
+ * state is restored from the last snapshot, and a step that began but never ended is probed by its verify first. A run
+ * that was rolling back only finishes its rollbacks. Only the latest run of a document on a target can be resumed: an
+ * older one's rollbacks would undo what the newer run put in service.
  */
 export async function resumeRun(
   workspace: string,
   runId: string | undefined,
   request: Omit<RunRequest, 'file' | 'target' | 'yes' | 'automate' | 'from' | 'only' | 'runId' | 'resume'>,
 ): Promise<ResumeOutcome> {
-  const id = runId ?? latestRunId(workspace);
+  const runs = runsOf(workspace);
+  const id = runId ?? runs.at(-1)?.runId;
   const dir = id ? path.join(runsDir(workspace), id) : undefined;
   if (!id || !dir || !existsSync(path.join(dir, 'meta.json'))) {
     throw new RunbookInputError([
@@ -25,9 +44,21 @@ export async function resumeRun(
       }),
     ]);
   }
-  const { meta, events } = readJournal(dir);
+  const { meta, events, broken } = readJournal(dir);
+  // A journal that was changed after it was written cannot say which steps took effect: going on from it could
+  // repeat or skip a step that matters. The operator decides, with `runbook audit` showing where it breaks.
+  if (broken) throw new BrokenJournalError([broken]);
+  const newer = runs.filter((run) => run.runId > meta.runId && run.file === meta.file && run.target === meta.target).at(-1);
+  if (newer) {
+    throw new RunbookInputError([
+      diagnostic(`Unexpected resume of run ${meta.runId}, expected the latest run on target ${meta.target ?? 'local'}: run ${newer.runId} started after it, and what it put in service must not be undone`, {
+        file: meta.file,
+        ruleId: 'stale-run',
+      }),
+    ]);
+  }
   const state = resumeStateOf(events);
-  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? 1 };
+  if (state.finished) return { kind: 'finished', runId: id, status: state.status ?? 'unknown', exitCode: state.exitCode ?? EXIT.failed };
   const result = await runFile({
     ...request,
     file: meta.file,
@@ -38,7 +69,7 @@ export async function resumeRun(
     only: meta.only,
     runId: id,
     workspace,
-    resume: { point: { completed: state.completed, unfinished: state.unfinished }, state: state.state },
+    resume: { point: { completed: state.completed, unfinished: state.unfinished, rollback: state.rollback }, state: state.state },
   });
   return { kind: 'resumed', result };
 }

@@ -6,12 +6,14 @@ import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
-import { runEngine, nonInteractive, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
+import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
 import type { Runbook } from './model.ts';
 import { loadRunbook } from './load.ts';
 import { planRun, type PlannedStep } from './plan/index.ts';
-import type { Reporter, RunEvent } from './report/events.ts';
+import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './report/events.ts';
+import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
 
@@ -41,6 +43,8 @@ export interface RunRequest {
   sandbox?: SandboxProvider;
   /** Aborting it interrupts the run (rollbacks still run); the CLI wires SIGINT and SIGTERM to it. */
   interrupt?: AbortSignal;
+  /** Aborting it stops the rollbacks too (a second Ctrl-C): the journal keeps them for `runbook resume`. */
+  stop?: AbortSignal;
   runId?: string;
   /** Extra sinks that see every redacted event; unlike reporters, their failure fails the run. */
   sinks?: Array<(event: RunEvent) => void>;
@@ -70,9 +74,9 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
  * that talks to a service: every module the runner holds makes each command a block starts slower to fork.
  */
 async function createNet(caPem: string | undefined, modules: Record<string, unknown>): Promise<{ net: Net; fetch: typeof fetch }> {
-  const tls = caPem ? await import('./net/tls.ts') : undefined;
-  const msal = modules['msal'] ? await import('./net/msal.ts') : undefined;
-  const graph = modules['graph'] ? await import('./net/graph.ts') : undefined;
+  const tls = caPem ? await import('../common/net/tls.ts') : undefined;
+  const msal = modules['msal'] ? await import('../common/net/msal.ts') : undefined;
+  const graph = modules['graph'] ? await import('../common/net/graph.ts') : undefined;
   const unavailable = (name: string) => () => {
     throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
   };
@@ -98,6 +102,43 @@ async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> 
   return modules;
 }
 
+/** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
+function runDocument(runbook: Runbook, cwd: string): RunDocument {
+  return {
+    file: runbook.file,
+    repoPath: repositoryPath(runbook.file, cwd),
+    digest: runbook.digest,
+    source: runbook.source,
+    frontMatterEnd: runbook.frontMatter.span?.end.offset ?? 0,
+    blocks: runbook.blocks.flatMap((block) => (block.stepId ? [{ id: block.id, stepId: block.stepId, role: block.role, span: block.span }] : [])),
+  };
+}
+
+/**
+ * A run with no one to answer must not stop half-way at a question: it is refused before the first step, naming every
+ * `confirm` and operator step it would meet.
+ */
+function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunRequest, sandbox: boolean): void {
+  const questions = questionsOf(plan, {
+    sandbox,
+    yes: request.yes ?? false,
+    automate: request.automate ?? false,
+    manualSteps: request.manualSteps ?? 'default',
+    completed: new Set(request.resume?.point.completed.keys() ?? []),
+  });
+  if (questions.length === 0) return;
+  throw new RunbookInputError(
+    questions.map(({ step, question }) =>
+      diagnostic(
+        question === 'confirm'
+          ? `Unexpected \`confirm\` step \`${step.id}\` in a run without a terminal, expected --yes (or a run in a terminal)`
+          : `Unexpected operator step \`${step.id}\` in a run without a terminal, expected --automate to let its block do it (or a run in a terminal)`,
+        { file: runbook.file, place: step.block.span, ruleId: 'unanswerable-step' },
+      ),
+    ),
+  );
+}
+
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
@@ -106,6 +147,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const targetName = chooseTarget(runbook, typeof request.target === 'function' ? request.target(runbook) : request.target);
   const plan: PlannedStep[] = planRun(runbook, { target: targetName, from: request.from, only: request.only });
   const profile = targetName !== undefined ? runbook.frontMatter.targets[targetName] : undefined;
+  const interaction = request.interaction ?? nonInteractive;
+  if (!interaction.interactive && !request.resume?.point.rollback) refuseUnanswerable(runbook, plan, request, profile?.sandbox === true);
   const runId = request.runId ?? newRunId();
   const release = acquireLock(workspace, lockKey(targetName, request.file), runId);
   const meta: RunMeta = {
@@ -136,8 +179,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
+    const provenance = runProvenance(workspace);
     const emit = (event: RunEvent) => {
-      const clean = redactor.redactValue(event);
+      const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);
       mux.emit(clean);
     };
@@ -147,11 +191,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       file: runbook.file,
       target: target.name,
       sandbox: target.sandbox,
-      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.heading?.text ?? step.id, line: step.block.span.start.line, skip })),
-      layout: {
-        blocks: runbook.blocks.map((block) => ({ start: block.span.start.line, end: block.span.end.line })),
-        frontMatterEnd: runbook.frontMatter.span?.end.line ?? 0,
-      },
+      steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.title, line: step.block.span.start.line, skip })),
+      document: runDocument(runbook, workspace),
+      provenance,
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });
@@ -163,11 +205,13 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       target,
       emit,
       redactor,
-      interaction: request.interaction ?? nonInteractive,
+      interaction,
+      operator: provenance.operator,
       yes: request.yes ?? false,
       automate: request.automate ?? false,
       manualSteps: request.manualSteps ?? 'default',
       interrupt: request.interrupt ?? new AbortController().signal,
+      stop: request.stop,
       cwd: workspace,
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
@@ -178,6 +222,12 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       spawn: spawner.spawn,
       resume: request.resume?.point,
     });
+    if (journal && journal.foreignBytes > 0) {
+      // Something else (a block) wrote to the run's journal: the record is no longer the runner's own.
+      const message = `the journal of run ${runId} was appended to by something other than the runner (${journal.foreignBytes} bytes): the record is broken; see runbook audit ${runId}`;
+      mux.emit({ kind: 'notice', level: 'error', message });
+      return { ...summary, exitCode: Math.max(summary.exitCode, 1), status: summary.status === 'passed' ? 'failed' : summary.status, runId, runbook, target };
+    }
     return { ...summary, runId, runbook, target };
   } finally {
     spawner.close();

@@ -1,4 +1,4 @@
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import type { Runbook } from './model.ts';
 
 /** A target as blocks see it: the profile's settings with sandbox facts filled in. */

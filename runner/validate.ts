@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { diagnostic, RunbookInputError } from './diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import type { Runbook } from './model.ts';
 import { runFile, type RunRequest, type RunResult } from './run.ts';
 
@@ -47,6 +47,19 @@ export async function stampValidation(file: string, date: string, method: string
   await rename(temp, file);
 }
 
+/**
+ * What the stamp says was validated, exactly: which steps ran (and passed, with their verify and expect blocks) and
+ * which did not run at all (on-demand diagnoses, `when=` another target), so no one reads "every block passed" into it.
+ */
+export function validationMethod(run: Pick<RunResult, 'runId' | 'target' | 'steps'>): string {
+  const ran = [...run.steps].filter(([, status]) => status === 'passed').map(([id]) => id);
+  const skipped = [...run.steps].filter(([, status]) => status !== 'passed').map(([id]) => id);
+  const head = `runbook validate on the ${run.target.name} target (run ${run.runId})`;
+  // No ": " in it, so YAML keeps the stamp a plain scalar.
+  if (skipped.length === 0) return `${head}, all ${ran.length} steps ran and passed with their verify and expect blocks`;
+  return `${head}, ${ran.length} of ${run.steps.size} steps ran and passed with their verify and expect blocks; did not run ${skipped.join(', ')}`;
+}
+
 export interface ValidateResult {
   run: RunResult;
   stamped?: { date: string; method: string };
@@ -57,7 +70,7 @@ export async function validateRunbook(request: Omit<RunRequest, 'target' | 'yes'
   const run = await sandboxRun({ ...request, target: (runbook) => validationTarget(runbook, request.target) });
   if (run.exitCode !== 0) return { run };
   const date = now.toISOString().slice(0, 10);
-  const method = `runbook validate, full run on the ${run.target.name} target (run ${run.runId}), every verify and expect block passed`;
+  const method = validationMethod(run);
   await stampValidation(request.file, date, method);
   return { run, stamped: { date, method } };
 }

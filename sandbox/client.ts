@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createFetch } from '../runner/net/tls.ts';
+import { createFetch } from '../common/net/tls.ts';
 
 /**
  * Calls a sandbox's control API (`facts.control`), trusting it through its CA file (`facts['ca-file']`) as every

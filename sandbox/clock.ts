@@ -1,3 +1,4 @@
+import { parseDuration } from '../common/duration.ts';
 import type { Clock } from './types.ts';
 
 /**
@@ -25,14 +26,9 @@ export function createClock(offsetMs = 0): Clock & { readonly offsetMs: number }
   };
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** Parses `90s`, `12h`, `181d`, `1h30m` (the durations the CLI and control API accept) into milliseconds. */
-export function parseDuration(text: string): number {
-  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)];
-  const consumed = parts.map((part) => part[0]).join('');
-  if (parts.length === 0 || consumed !== text.trim()) {
-    throw new RangeError(`Unexpected duration "${text}", expected e.g. 90s, 12h, 181d or 1h30m`);
-  }
-  return parts.reduce((sum, part) => sum + Number(part[1]) * (UNITS[part[2] as string] ?? 0), 0);
+export function parseClockDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new RangeError(`Unexpected duration "${text}", expected e.g. 90s, 12h, 181d or 1h30m`);
+  return ms;
 }

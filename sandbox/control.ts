@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { parseDuration } from './clock.ts';
+import { parseClockDuration } from './clock.ts';
 import type { MutableSandboxContext } from './context.ts';
 import type { ControlRoute, FaultSpec } from './types.ts';
 
@@ -59,7 +59,7 @@ export function coreControlRoutes(context: MutableSandboxContext): ControlRoute 
         return { status: 200, body: clockState() };
       case 'POST /clock/advance': {
         const input = (body ?? {}) as { duration?: unknown; ms?: unknown };
-        const ms = typeof input.ms === 'number' ? input.ms : parseDuration(String(input.duration ?? ''));
+        const ms = typeof input.ms === 'number' ? input.ms : parseClockDuration(String(input.duration ?? ''));
         context.clock.advance(ms);
         context.log.write('control', `clock advanced by ${ms}ms`);
         return { status: 200, body: clockState() };

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createFetch } from '../runner/net/tls.ts';
+import { createFetch } from '../common/net/tls.ts';
 import { createIdentityComponent } from './identity/index.ts';
 import { startSandbox } from './index.ts';
 import type { SandboxComponent } from './types.ts';

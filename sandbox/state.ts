@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive } from '../runner/pid.ts';
+import { isAlive } from '../common/pid.ts';
 
 /** What a running background sandbox leaves under its dir so that other commands can find and talk to it. */
 export interface SandboxState {

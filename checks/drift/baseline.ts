@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { Diagnostic } from '../../runner/diagnostics.ts';
+import type { Diagnostic } from '../../common/diagnostics.ts';
 
 /**
  * A baseline lets a repository adopt the gate: the findings it lists (written by `check --update --baseline FILE`)

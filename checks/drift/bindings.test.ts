@@ -8,7 +8,7 @@ import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkCommand } from '../cli.ts';
+import { checkCommand, type CheckOptions } from '../../cli/commands/checks.ts';
 import { captureIO, writeRepo } from '../testing.ts';
 import { bindingsPath } from './bindings.ts';
 
@@ -17,8 +17,12 @@ async function check(root: string, args: string[], dependencies: Parameters<type
   const io = captureIO();
   const previous = process.cwd();
   process.chdir(root);
+  // The command line as CI types it, read into the command's options.
+  const options: CheckOptions = { files: args.filter((arg, k) => !arg.startsWith('--') && !args[k - 1]?.startsWith('--baseline')), repo: '.' };
+  if (args.includes('--update')) options.update = true;
+  if (args.includes('--baseline')) options.baseline = args[args.indexOf('--baseline') + 1];
   try {
-    const exit = await checkCommand([...args, '--repo', '.'], { io, ...dependencies });
+    const exit = await checkCommand(options, { io, ...dependencies });
     return { exit, out: io.out, err: io.err };
   } finally {
     process.chdir(previous);

@@ -140,7 +140,7 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
     // A console transcript's prompt is not part of the command.
     // `<container>` is a placeholder, not two redirections: `{container}` keeps its length and reads as one.
     const text = body.text
-      .replace(/^([ \t]*)([$%>])(?=[ \t])/gm, (_, indent: string, prompt: string) => indent + ' '.repeat(prompt.length))
+      .replace(/^([ \t]*)(\$>|PS>|>>>|[$%>])(?=[ \t])/gm, (_, indent: string, prompt: string) => indent + ' '.repeat(prompt.length))
       .replace(/<([A-Za-z][\w .:/-]*)>/g, '{$1}');
     const kind = region(r);
     // Reads of the environment in code of any language the document shows (a runbook's own TS blocks hold their

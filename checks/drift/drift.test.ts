@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkCommand } from '../cli.ts';
+import { diagnostic } from '../../common/diagnostics.ts';
+import { checkCommand } from '../../cli/commands/checks.ts';
 import { captureIO, copyPlatform, edit, formatted, parse, parseFixture, PLATFORM, positionOf, ROOT, SAMPLE, writeRepo } from '../testing.ts';
 import { checkDrift } from './index.ts';
 import type { ReplayRunner } from './types.ts';
@@ -22,7 +23,7 @@ async function driftAfter(mutate: (dir: string) => void): Promise<{ findings: st
     const previous = process.cwd();
     process.chdir(ROOT);
     try {
-      const exit = await checkCommand([SAMPLE, '--repo', platform.dir], { now: NOW, io });
+      const exit = await checkCommand({ file: SAMPLE, repo: platform.dir }, { now: NOW, io });
       return { findings, exit, stdout: io.out };
     } finally {
       process.chdir(previous);
@@ -187,15 +188,17 @@ describe('exemptions', () => {
 });
 
 describe('replay', () => {
-  it('reports each failing verify or expect of the injected replay at its block', async () => {
+  it('passes on each failure message of the injected replay unchanged', async () => {
     const calls: string[] = [];
+    const failed = diagnostic('expect(received).toBe(expected)', { file: SAMPLE, place: { line: 31, column: 1 }, ruleId: 'run-verify', note: 'Expected: 200\nReceived: 401' });
     const replay: ReplayRunner = async (file) => {
       calls.push(file);
-      return { failures: [{ message: 'expected "status 200", got "status 401"', line: 31, column: 1, blockRole: 'verify' }] };
+      return { messages: [failed] };
     };
-    const findings = formatted(await checkDrift(parseFixture(), { repo: PLATFORM, now: NOW, replay }));
+    const findings = await checkDrift(parseFixture(), { repo: PLATFORM, now: NOW, replay });
     assert.deepEqual(calls, [SAMPLE]);
-    assert.deepEqual(findings, [`${SAMPLE}:31:1: Unexpected failing \`verify\` on replay: expected "status 200", got "status 401", expected it to pass on the sandbox [drift-replay]`]);
+    assert.equal(findings[0], failed);
+    assert.deepEqual(formatted(findings), [`${SAMPLE}:31:1: expect(received).toBe(expected) [run-verify]`]);
   });
 
   it('does not replay unless asked', async () => {
@@ -203,14 +206,14 @@ describe('replay', () => {
     let called = false;
     const replay: ReplayRunner = async () => {
       called = true;
-      return { failures: [] };
+      return { messages: [] };
     };
     const previous = process.cwd();
     process.chdir(ROOT);
     try {
-      assert.equal(await checkCommand([SAMPLE], { now: NOW, io, replay }), 0);
+      assert.equal(await checkCommand({ file: SAMPLE }, { now: NOW, io, replay }), 0);
       assert.equal(called, false);
-      assert.equal(await checkCommand([SAMPLE, '--replay'], { now: NOW, io, replay }), 0);
+      assert.equal(await checkCommand({ file: SAMPLE, replay: true }, { now: NOW, io, replay }), 0);
       assert.equal(called, true);
     } finally {
       process.chdir(previous);

@@ -1,22 +1,9 @@
 import type { Html, Root } from 'mdast';
 import { visit } from 'unist-util-visit';
 import type { Runbook, Span } from '../../runner/model.ts';
-import type { Mention } from './types.ts';
+import type { Exemption, Mention } from './types.ts';
 
-/**
- * An author's explicit, reasoned "this mention is not a claim about the repo":
- * - `<!-- drift-ignore: MENTION reason="..." -->` right before a paragraph, list or block: covers that element;
- * - front matter `drift-ignore: [{ mention: MENTION, reason: "..." }]`: covers every mention of MENTION.
- * An exemption with no reason exempts nothing (and is reported), so silencing a check always leaves a trace.
- */
-export interface Exemption {
-  mention: string;
-  reason?: string;
-  /** Where the exemption is written, for findings about it. */
-  span: Span;
-  /** Lines it covers; undefined = the whole document (front matter). */
-  lines?: { from: number; to: number };
-}
+export type { Exemption } from './types.ts';
 
 const COMMENT = /^<!--\s*drift-ignore:\s*([\s\S]*?)\s*-->$/;
 const REASON = /\s+reason=(?:"([^"]*)"|'([^']*)'|(\S+))\s*$/;

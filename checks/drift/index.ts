@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../../runner/diagnostics.ts';
+import type { Diagnostic } from '../../common/diagnostics.ts';
 import { LineIndex } from '../markdown.ts';
 import { runRules, type ParsedRunbook } from '../rule.ts';
 import type { Binding } from './bindings.ts';

@@ -1,5 +1,6 @@
 import type { LineIndex } from '../markdown.ts';
 import type { Region } from './regions.ts';
+import { SCRIPT_FILE } from './repo-index.ts';
 import type { Mention } from './types.ts';
 
 /**
@@ -12,7 +13,6 @@ const WORD = /[^\s'"`()[\]{},;=|&<>:\\]+/g;
 /** Extensions a bare file name must have to count as a claim (`notes.txt`, `curate-me.ai` are not repo files). */
 const BARE_FILE = /^[\w.-]*[\w-]\.(?:py|sh|bash|ya?ml|ts|tsx|js|mjs|cjs|json|toml|ini|cfg|conf|sql|rb|go|rs|java|kt|tf|lock)$|^(?:Dockerfile|Makefile|Procfile)(?:\.[\w-]+)?$/;
 const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
-export const SCRIPT_FILE = /\.(?:py|sh|bash|js|mjs|cjs|ts|rb|pl)$/;
 /** `GraphConfig.from_env()`, `ProvisioningService.ensure_inbound_subscription`: a PascalCase class, then a member. */
 const METHOD = /(?<![\w.$])([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)\.([A-Za-z_][A-Za-z0-9_]*)(\(\))?/g;
 /** `_get_access_token()`, `send_email()`: snake_case (or _private) names called with parentheses. */

@@ -3,7 +3,9 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
-import { SCRIPT_FILE } from './mentions.ts';
+
+/** A file the repo runs as a script (its flags and steps are claims a document can make). */
+export const SCRIPT_FILE = /\.(?:py|sh|bash|js|mjs|cjs|ts|rb|pl)$/;
 
 /**
  * Everything the drift rules ask of the platform repo, built in one walk that reads each text file once:

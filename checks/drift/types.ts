@@ -1,17 +1,16 @@
+import type { Diagnostic } from '../../common/diagnostics.ts';
 import type { Runbook, Span } from '../../runner/model.ts';
 import type { AsyncRule, ParsedRunbook, ReportOptions } from '../rule.ts';
-import type { Exemption } from './exemptions.ts';
 import type { Binding } from './bindings.ts';
 import type { IgnoreEntry } from './documents.ts';
 import type { Location, RepoIndex } from './repo-index.ts';
 
 /**
- * Replays a runbook on the sandbox and returns what failed. Injected (the lead wires the runner's real one) so the
- * drift checks never depend on the runner's internals, and tests pass a fake.
+ * Replays a runbook on the sandbox and returns the run's failure messages (`run-verify`, `run-expect`, ...), each at
+ * its place. Injected (the CLI wires the runner's real one) so the drift checks never depend on the runner's
+ * internals, and tests pass a fake.
  */
-export type ReplayRunner = (file: string) => Promise<{
-  failures: { message: string; line: number; column: number; blockRole: string }[];
-}>;
+export type ReplayRunner = (file: string) => Promise<{ messages: Diagnostic[] }>;
 
 export interface DriftOptions {
   /** The platform repository to compare the document with (a path, or an index already built for many documents). */
@@ -115,6 +114,21 @@ export type DriftRule = AsyncRule<DriftContext>;
 
 export function mentionsOf<K extends MentionKind>(context: { mentions: readonly Mention[] }, kind: K): MentionOf<K>[] {
   return context.mentions.filter((mention): mention is MentionOf<K> => mention.kind === kind);
+}
+
+/**
+ * An author's explicit, reasoned "this mention is not a claim about the repo":
+ * - `<!-- drift-ignore: MENTION reason="..." -->` right before a paragraph, list or block: covers that element;
+ * - front matter `drift-ignore: [{ mention: MENTION, reason: "..." }]`: covers every mention of MENTION.
+ * An exemption with no reason exempts nothing (and is reported), so silencing a check always leaves a trace.
+ */
+export interface Exemption {
+  mention: string;
+  reason?: string;
+  /** Where the exemption is written, for findings about it. */
+  span: Span;
+  /** Lines it covers; undefined = the whole document (front matter). */
+  lines?: { from: number; to: number };
 }
 
 /** A mention's claim, named the same way in the bindings file whatever its position in the document. */

@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../../runner/diagnostics.ts';
+import type { Diagnostic } from '../../common/diagnostics.ts';
 import { LineIndex } from '../markdown.ts';
 import { runRulesSync, type ParsedRunbook } from '../rule.ts';
 import { lintRules } from './registry.ts';

@@ -4,13 +4,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { diagnostic, RunbookInputError } from '../diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
 
 /** The names every block sees; the context object provides each of them. */
 export const BLOCK_GLOBALS = [
   '$', 'state', 'target', 'secrets', 'console', 'expect', 'result', 'step', 'fs', 'path', 'os', 'sleep', 'retry',
-  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'net',
+  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'net', 'refuse',
 ] as const;
 
 // A name not inside a longer identifier. `${` (template interpolation) is no use of `$`.

@@ -8,6 +8,7 @@ import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } f
 import type { Block, Step } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
+import { refuse } from './refuse.ts';
 import type { ResolvedTarget } from '../target.ts';
 
 /** What a verify (and a rollback) sees of the step it belongs to. */
@@ -192,7 +193,7 @@ export function createBlockContext(
     target: deps.target,
     expect,
     result: extra.result,
-    step: { id: step.id, title: step.heading?.text ?? step.id, role: block.role, attempt: extra.attempt },
+    step: { id: step.id, title: step.title, role: block.role, attempt: extra.attempt },
     fs,
     path: nodePath,
     os,
@@ -207,5 +208,6 @@ export function createBlockContext(
     msal: deps.modules['msal'],
     graph: deps.modules['graph'],
     net: deps.net,
+    refuse,
   };
 }

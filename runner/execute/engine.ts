@@ -1,6 +1,9 @@
+import path from 'node:path';
+import { diagnostic, startOf, type RunRule } from '../../common/diagnostics.ts';
 import type { Block, Runbook, Step } from '../model.ts';
-import { parseDuration } from '../parse/duration.ts';
-import type { Failure, RunEvent, RunStatus, StepStatus } from '../report/events.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { EXIT } from '../../common/exit.ts';
+import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunStatus, StepCounts, StepStatus } from '../report/events.ts';
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
@@ -8,6 +11,7 @@ import type { CompiledRunbook } from './compile.ts';
 import { createBlockContext, type Net, type StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeError } from './failure.ts';
+import { REFUSED } from './refuse.ts';
 import type { Redactor } from './redact.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
@@ -30,6 +34,8 @@ export interface ResumePoint {
   completed: Map<string, unknown>;
   /** A step that began but never ended: its verifies decide whether it already took effect. */
   unfinished?: string;
+  /** The run had begun rolling back: only these rollbacks remain (newest first), and the run never goes forward. */
+  rollback?: { pending: string[]; reason: 'failed' | 'interrupted' };
 }
 
 export interface RunOptions {
@@ -42,6 +48,8 @@ export interface RunOptions {
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   interaction: Interaction;
+  /** Who answers the interaction's questions, as the record names them. */
+  operator: Operator;
   yes: boolean;
   automate: boolean;
   /**
@@ -50,6 +58,8 @@ export interface RunOptions {
    */
   manualSteps?: 'default' | 'operator';
   interrupt: AbortSignal;
+  /** A second interrupt: stops the rollbacks too (the journal keeps what is left for `runbook resume`). */
+  stop?: AbortSignal;
   cwd: string;
   env: NodeJS.ProcessEnv;
   state: Record<string, unknown>;
@@ -73,7 +83,7 @@ interface BlockOutcome {
   capture: OutputCapture;
   durationMs: number;
   exitCode: number | null;
-  failure?: Failure;
+  failure?: RunMessage;
 }
 
 class Interrupted extends Error {
@@ -112,35 +122,76 @@ function race<T>(promise: Promise<T>, timeoutMs: number, controller: AbortContro
   });
 }
 
+/** One step whose action began (and so may have taken effect), with what a rollback or verify sees of it. */
+interface Effect {
+  step: Step;
+  result: StepResult;
+}
+
+/** How the rollback phase ended: all done, or stopped at `at` with `left` (newest first, `at` included) not done. */
+type RollbackOutcome =
+  | { stopped: false; undone: Step[] }
+  | { stopped: 'failed' | 'refused' | 'interrupted'; undone: Step[]; at: Step; failure: RunMessage; left: Step[] };
+
+/** A `manual` step is done by the operator unless the run automates it (sandbox, --automate). */
+function operatorDoesManualSteps(options: Pick<RunOptions, 'manualSteps' | 'automate'> & { sandbox: boolean }): boolean {
+  return options.manualSteps === 'operator' || (!options.sandbox && !options.automate);
+}
+
+/** The questions a run will have to ask: `confirm` steps (unless --yes or a sandbox) and operator actions. */
+export function questionsOf(
+  plan: readonly PlannedStep[],
+  options: Pick<RunOptions, 'manualSteps' | 'automate' | 'yes'> & { sandbox: boolean; completed?: ReadonlySet<string> },
+): { step: Step; question: 'confirm' | 'manual' }[] {
+  const questions: { step: Step; question: 'confirm' | 'manual' }[] = [];
+  for (const { step, skip } of plan) {
+    if (skip || options.completed?.has(step.id)) continue;
+    if (step.options.confirm && !options.sandbox && !options.yes) questions.push({ step, question: 'confirm' });
+    else if (step.options.manual && operatorDoesManualSteps(options)) questions.push({ step, question: 'manual' });
+  }
+  return questions;
+}
+
+const stepList = (steps: readonly Step[]) => steps.map((step) => `${step.id} (line ${step.block.span.start.line})`).join(', ');
+
 export class Engine {
   readonly #options: RunOptions;
   readonly #statuses = new Map<string, StepStatus>();
-  /** Steps whose action took effect, most recent last: what rollbacks undo. */
-  readonly #effective: { step: Step; result: StepResult }[] = [];
+  readonly #rollbackCounts: RollbackCounts = { passed: 0, failed: 0, skipped: 0 };
+  /** Steps whose action began, most recent last: what rollbacks undo. */
+  readonly #effective: Effect[] = [];
 
   constructor(options: RunOptions) {
     this.#options = options;
   }
 
   async run(): Promise<RunSummary> {
-    const { plan, emit, interrupt, resume } = this.#options;
+    const { emit, resume } = this.#options;
     const started = performance.now();
-    let status: RunStatus = 'passed';
+    const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
+    const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
+    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? 'unreached'] += 1;
+    const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
+    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
+    return { status, exitCode, steps: this.#statuses };
+  }
 
+  async #forward(): Promise<RunStatus> {
+    const { plan, emit, interrupt, resume } = this.#options;
+    let status: RunStatus = 'passed';
+    let failed: { step: Step; failure?: RunMessage } | undefined;
     for (const planned of plan) {
       const { step } = planned;
-      const line = step.block.span.start.line;
-      const title = step.heading?.text ?? step.id;
       if (resume?.completed.has(step.id)) {
         const value = resume.completed.get(step.id);
         this.#effective.push({ step, result: emptyResult(value) });
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: 'completed before the interruption' });
+        emit({ kind: 'step-skip', stepId: step.id, reason: 'completed before the interruption' });
         continue;
       }
       if (planned.skip) {
         this.#statuses.set(step.id, 'skipped');
-        emit({ kind: 'step-skip', stepId: step.id, title, line, reason: planned.skip });
+        emit({ kind: 'step-skip', stepId: step.id, reason: planned.skip });
         continue;
       }
       if (interrupt.aborted) {
@@ -148,92 +199,200 @@ export class Engine {
         break;
       }
       const outcome = await this.#runStep(step, resume?.unfinished === step.id);
-      this.#statuses.set(step.id, outcome);
+      this.#statuses.set(step.id, outcome.status);
       // The snapshot after each finished step is what `runbook resume` restores (the emitter redacts it).
-      if (outcome === 'passed') emit({ kind: 'state', stepId: step.id, state: snapshot(this.#options.state), secrets: [...this.#options.secretNames] });
-      if (outcome !== 'passed') {
-        status = outcome === 'interrupted' ? 'interrupted' : 'failed';
+      if (outcome.status === 'passed') emit({ kind: 'state', stepId: step.id, state: snapshot(this.#options.state), secrets: [...this.#options.secretNames] });
+      if (outcome.status !== 'passed') {
+        status = outcome.status === 'interrupted' ? 'interrupted' : 'failed';
+        failed = { step, failure: outcome.failure };
         break;
       }
     }
-
-    if (status !== 'passed') await this.#rollback();
-    const counts: Record<StepStatus, number> = { passed: 0, failed: 0, skipped: 0, interrupted: 0 };
-    for (const value of this.#statuses.values()) counts[value] += 1;
-    const exitCode = status === 'passed' ? 0 : status === 'interrupted' ? 130 : 1;
-    emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts });
-    return { status, exitCode, steps: this.#statuses };
+    if (status === 'passed') return status;
+    return this.#turnBack(status, failed);
   }
 
-  async #runStep(step: Step, probeFirst: boolean): Promise<StepStatus> {
-    const { emit, target, interaction, yes, automate, runbook } = this.#options;
-    const line = step.block.span.start.line;
-    const title = step.heading?.text ?? step.id;
-    const started = performance.now();
-    const end = (status: StepStatus, failure?: Failure, value?: unknown) => {
-      emit({ kind: 'step-end', stepId: step.id, title, line, status, durationMs: performance.now() - started, failure, value });
-      return status;
-    };
-    const stepFailure = (kind: string, message: string): Failure => ({
-      kind,
-      message,
-      details: [],
-      location: { file: runbook.file, line, column: 1 },
-    });
+  /**
+   * After a failure or an interrupt: undo what took effect, newest first, but never past the point of no return (the
+   * newest irreversible step that began: from there, undoing earlier steps would take away what is now in service).
+   */
+  async #turnBack(status: RunStatus, failed: { step: Step; failure?: RunMessage } | undefined): Promise<RunStatus> {
+    const { emit } = this.#options;
+    const newestFirst = [...this.#effective].reverse();
+    const pointIndex = newestFirst.findIndex(({ step }) => step.options.irreversible);
+    const undoable = pointIndex >= 0 ? newestFirst.slice(0, pointIndex + 1) : newestFirst;
+    const toUndo = undoable.filter(({ step }) => step.rollback);
+    emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
+    const outcome = await this.#rollbacks(toUndo);
+    if (outcome.stopped === 'interrupted') return 'interrupted';
+    const point = pointIndex >= 0 ? newestFirst[pointIndex]!.step : undefined;
+    if (point || outcome.stopped === 'refused') this.#forwardFix(failed, outcome, point);
+    return status;
+  }
 
-    emit({ kind: 'step-begin', stepId: step.id, title, line, attempt: 1 });
+  /** Continues the rollbacks an earlier run of this journal had begun: only those, never a step forward. */
+  async #resumeRollback(rollback: NonNullable<ResumePoint['rollback']>): Promise<RunStatus> {
+    const { plan, emit, resume } = this.#options;
+    const byId = new Map(plan.map(({ step }) => [step.id, step]));
+    for (const { step } of plan) {
+      this.#statuses.set(step.id, 'skipped');
+      emit({ kind: 'step-skip', stepId: step.id, reason: 'the run was rolling back' });
+    }
+    const toUndo = rollback.pending.flatMap((id) => {
+      const step = byId.get(id);
+      return step ? [{ step, result: emptyResult(resume?.completed.get(id)) }] : [];
+    });
+    emit({ kind: 'notice', level: 'info', message: `resuming the rollbacks this run had begun: ${stepList(toUndo.map(({ step }) => step)) || 'none left'}` });
+    emit({ kind: 'rollback-plan', reason: rollback.reason, stepIds: toUndo.map(({ step }) => step.id) });
+    const outcome = await this.#rollbacks(toUndo);
+    if (outcome.stopped === 'interrupted') return 'interrupted';
+    if (outcome.stopped === 'refused') this.#forwardFix(undefined, outcome, undefined);
+    return rollback.reason === 'interrupted' ? 'interrupted' : 'failed';
+  }
+
+  /**
+   * Runs rollbacks newest first. One that fails, refuses or is stopped ends the phase: running an earlier step's undo
+   * on top of a half-undone later one is how both secrets end up dead.
+   */
+  async #rollbacks(toUndo: Effect[]): Promise<RollbackOutcome> {
+    const { emit, runId } = this.#options;
+    const stop = this.#options.stop ?? new AbortController().signal;
+    const undone: Step[] = [];
+    for (let index = 0; index < toUndo.length; index += 1) {
+      const { step, result } = toUndo[index]!;
+      const rollback = step.rollback!;
+      let failure: RunMessage | undefined;
+      if (stop.aborted) {
+        failure = diagnostic('Unexpected second interrupt, the rollback was stopped before it began', { file: this.#options.runbook.file, place: rollback.span, ruleId: 'run-interrupted' });
+      } else {
+        emit({ kind: 'rollback-begin', stepId: step.id, blockId: rollback.id, time: new Date().toISOString() });
+        const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, stop);
+        failure = outcome.failure;
+        this.#rollbackCounts[failure ? 'failed' : 'passed'] += 1;
+        emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure });
+      }
+      if (!failure) {
+        undone.push(step);
+        continue;
+      }
+      const left = toUndo.slice(index).map((effect) => effect.step);
+      for (const skipped of left.slice(1)) {
+        this.#rollbackCounts.skipped += 1;
+        emit({ kind: 'rollback-end', stepId: skipped.id, blockId: skipped.rollback!.id, status: 'skipped', durationMs: 0 });
+      }
+      const stopped = failure.ruleId === 'run-interrupted' ? 'interrupted' : failure.ruleId === 'run-refused' ? 'refused' : 'failed';
+      if (stopped === 'interrupted') {
+        emit({ kind: 'notice', level: 'error', message: `stopped during the rollbacks; still to do, newest first: ${stepList(left)}. \`runbook resume ${runId}\` does them` });
+      } else if (stopped === 'failed') {
+        emit({
+          kind: 'notice',
+          level: 'error',
+          message: `rollback of ${step.id} failed; ${left.length > 1 ? `the rollbacks of ${stepList(left.slice(1))} were not run` : 'no earlier rollback was left'}. Fix the cause, then \`runbook resume ${runId}\` runs ${stepList(left)} again, newest first`,
+        });
+      }
+      return { stopped, undone, at: step, failure, left };
+    }
+    return { stopped: false, undone };
+  }
+
+  /** The run cannot turn back: say what is in service and how to go forward from here. */
+  #forwardFix(failed: { step: Step; failure?: RunMessage } | undefined, outcome: RollbackOutcome, point: Step | undefined): void {
+    const { emit, runId, runbook } = this.#options;
+    const undone = new Set(outcome.undone);
+    const inService = this.#effective.map(({ step }) => step).filter((step) => !undone.has(step));
+    const why = point
+      ? `${point.id} (line ${point.block.span.start.line}) is irreversible and took effect: the rollbacks of the steps before it were not run`
+      : `the rollback of ${outcome.stopped === 'refused' ? outcome.at.id : '?'} refused: ${outcome.stopped === 'refused' ? outcome.failure.reason : ''}; the earlier rollbacks were not run`;
+    const at = failed?.failure ? startOf(failed.failure) : undefined;
+    const where = failed?.failure && at ? ` ${failed.step.id} failed at ${failed.failure.file}:${at.line}:${at.column}.` : '';
+    // The failed step itself is probed on resume when it was not undone: its effect may stand.
+    const probe = failed && !undone.has(failed.step) ? failed.step.id : undefined;
+    const last = inService.at(-1);
+    const message = [
+      `forward fix needed: ${why}.${where}`,
+      `In service: ${inService.length ? `what ${inService.map((step) => step.id).join(', ')} did (up to ${last!.id}, line ${last!.block.span.start.line})` : 'nothing this run changed'}${undone.size ? `; rolled back: ${[...undone].map((step) => step.id).join(', ')}` : ''}.`,
+      `Next: fix the cause, then \`runbook resume ${runId}\` (goes forward: finished steps are not run again${probe ? `, ${probe}'s verify decides whether it already took effect` : ''}), or \`runbook run ${path.basename(runbook.file)}${this.#options.target.name !== 'local' ? ` --target ${this.#options.target.name}` : ''} --from ${probe ?? failed?.step.id ?? inService[0]?.id ?? '<step>'}\`.`,
+    ].join(' ');
+    emit({ kind: 'forward-fix', inService: inService.map((step) => step.id), probe, message });
+    emit({ kind: 'notice', level: 'error', message });
+  }
+
+  async #runStep(step: Step, probeFirst: boolean): Promise<{ status: StepStatus; failure?: RunMessage }> {
+    const { emit, target, interaction, yes, automate, runbook, operator } = this.#options;
+    const started = performance.now();
+    const end = (status: StepStatus, failure?: RunMessage, value?: unknown) => {
+      emit({ kind: 'step-end', stepId: step.id, status, durationMs: performance.now() - started, failure, value });
+      return { status, failure };
+    };
+    const declined = (reason: string): RunMessage => diagnostic(reason, { file: runbook.file, place: step.block.span, ruleId: 'run-declined' });
+    const answered = (action: 'confirm' | 'manual', answer: Extract<RunEvent, { kind: 'operator' }>['answer'], by: AnsweredBy) =>
+      emit({ kind: 'operator', stepId: step.id, action, prose: step.intro, answer, by, time: new Date().toISOString() });
+    const byOperator: AnsweredBy = { kind: 'operator', operator };
+
+    emit({ kind: 'step-begin', stepId: step.id, attempt: 1, time: new Date().toISOString() });
 
     // A step interrupted mid-way in an earlier run may already have taken effect: its verifies decide.
     if (probeFirst && step.verifies.length > 0) {
       const probe = emptyResult(undefined);
       const failure = await this.#checkVerifies(step, probe, 1);
       if (!failure) {
-        this.#effective.push({ step, result: probe });
+        this.#rememberEffect(step, probe);
         emit({ kind: 'notice', level: 'info', message: `${step.id}: already took effect before the interruption (its verify passed); not run again` });
         return end('passed');
       }
     }
 
+    // Every question is answered on the record, by whom or what: a sandbox answers its own (and says so), a flag
+    // answers for the operator, a person answers at the terminal.
     let runBlock = true;
-    if (step.options.confirm && !target.sandbox && !yes) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} asks for confirmation: rerun in a terminal or with --yes`));
+    if (step.options.confirm) {
+      if (target.sandbox) answered('confirm', 'yes', { kind: 'sandbox' });
+      else if (yes) answered('confirm', 'yes', { kind: 'yes-flag' });
+      else if (!interaction.interactive) return end('failed', declined(`Unexpected confirm step \`${step.id}\` without a terminal, expected a terminal or --yes`));
+      else {
+        answered('confirm', '', byOperator);
+        const confirmed = await interaction.confirm(step);
+        answered('confirm', confirmed ? 'yes' : 'no', byOperator);
+        if (!confirmed) return end('failed', declined(`Step \`${step.id}\` was declined by the operator`));
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: '' });
-      const confirmed = await interaction.confirm(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'confirm', prose: step.intro, answer: confirmed ? 'yes' : 'no' });
-      if (!confirmed) return end('failed', stepFailure('declined', `step ${step.id} was declined by the operator`));
     }
-    const operatorDoesIt = this.#options.manualSteps === 'operator' || (!target.sandbox && !automate);
-    if (step.options.manual && operatorDoesIt) {
-      if (!interaction.interactive) {
-        return end('failed', stepFailure('declined', `step ${step.id} is an operator action: run in a terminal, or pass --automate to let its block do it`));
+    if (step.options.manual) {
+      if (!operatorDoesManualSteps({ ...this.#options, sandbox: target.sandbox, automate })) {
+        answered('manual', 'automate', target.sandbox ? { kind: 'sandbox' } : { kind: 'automate-flag' });
+      } else if (!interaction.interactive) {
+        return end('failed', declined(`Unexpected operator action \`${step.id}\` without a terminal, expected a terminal, or --automate to let its block do it`));
+      } else {
+        answered('manual', '', byOperator);
+        const answer = await interaction.manual(step);
+        answered('manual', answer, byOperator);
+        if (answer === 'abort') return end('failed', declined(`Step \`${step.id}\` was aborted by the operator`));
+        runBlock = answer === 'automate';
       }
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer: '' });
-      const answer = await interaction.manual(step);
-      emit({ kind: 'operator', stepId: step.id, line, action: 'manual', prose: step.intro, answer });
-      if (answer === 'abort') return end('failed', stepFailure('declined', `step ${step.id} was aborted by the operator`));
-      runBlock = answer === 'automate';
     }
 
     const attempts = step.options.retries + 1;
-    let lastFailure: Failure | undefined;
+    let lastFailure: RunMessage | undefined;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (attempt > 1) {
         emit({ kind: 'step-retry', stepId: step.id, attempt, delayMs: step.options.retryDelayMs, failure: lastFailure! });
+        // A retry starts from where the step started: the attempt before may have done part of its work.
+        const undo = await this.#undoAttempt(step);
+        if (undo) return end('failed', undo);
         await new Promise((resolve) => setTimeout(resolve, step.options.retryDelayMs * (attempt - 1)));
       }
       let result: StepResult;
       if (runBlock) {
+        // From the moment the block begins, the step may have taken effect (part of it, at least): its own rollback
+        // runs if the run turns back, whatever happens to the block.
+        this.#rememberEffect(step, emptyResult(undefined));
         const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs);
-        if (outcome.failure?.kind === 'interrupted') return end('interrupted', outcome.failure);
         result = toResult(outcome);
+        this.#rememberEffect(step, result);
+        if (outcome.failure?.ruleId === 'run-interrupted') return end('interrupted', outcome.failure);
         if (outcome.failure) {
           lastFailure = outcome.failure;
           continue;
         }
-        // The action ran: from here on, a failure must undo it.
-        this.#rememberEffect(step, result);
         lastFailure = this.#checkExpects(step, outcome);
       } else {
         result = emptyResult(undefined);
@@ -241,10 +400,30 @@ export class Engine {
         lastFailure = undefined;
       }
       lastFailure ??= await this.#checkVerifies(step, result, attempt);
-      if (lastFailure?.kind === 'interrupted') return end('interrupted', lastFailure);
+      if (lastFailure?.ruleId === 'run-interrupted') return end('interrupted', lastFailure);
       if (!lastFailure) return end('passed', undefined, result.value);
     }
     return end('failed', lastFailure);
+  }
+
+  /** Between two attempts of a step with a rollback, that rollback undoes what the failed attempt did. */
+  async #undoAttempt(step: Step): Promise<RunMessage | undefined> {
+    const { emit } = this.#options;
+    const rollback = step.rollback;
+    if (!rollback) return undefined;
+    const effect = this.#effective.find((entry) => entry.step === step);
+    emit({ kind: 'rollback-begin', stepId: step.id, blockId: rollback.id, time: new Date().toISOString() });
+    const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), effect?.result ?? emptyResult(undefined));
+    this.#rollbackCounts[outcome.failure ? 'failed' : 'passed'] += 1;
+    emit({ kind: 'rollback-end', stepId: step.id, blockId: rollback.id, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
+    if (!outcome.failure) return undefined;
+    const failure = outcome.failure;
+    return diagnostic(`Unexpected failure of the rollback between attempts, expected it to undo the failed attempt (no retry): ${failure.reason}`, {
+      file: failure.file ?? '',
+      place: failure.place,
+      ruleId: failure.ruleId ?? 'run-error',
+      note: failure.note,
+    });
   }
 
   #rememberEffect(step: Step, result: StepResult): void {
@@ -253,32 +432,37 @@ export class Engine {
     this.#effective.push({ step, result });
   }
 
-  #checkExpects(step: Step, outcome: BlockOutcome): Failure | undefined {
+  #checkExpects(step: Step, outcome: BlockOutcome): RunMessage | undefined {
     const { emit, redactor, runbook } = this.#options;
-    const printed = redactor.redact(outcome.capture.text());
+    // Line by line, as the output was shown: a secret form that ends in a newline must not swallow a line break.
+    const printed = outcome.capture.lines.map((line) => `${redactor.redact(line.text)}\n`).join('');
     for (const block of step.expects) {
       const started = performance.now();
+      emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: 'expect', time: new Date().toISOString() });
       const mismatch = matchExpected(block.code, printed);
-      let failure: Failure | undefined;
+      let failure: RunMessage | undefined;
       if (mismatch) {
         const line = block.codeLine + Math.min(mismatch.expectedIndex, Math.max(0, block.span.end.line - block.codeLine - 1));
-        failure = {
-          kind: 'expect',
-          message: 'output differs from the documented expect block',
-          location: { file: runbook.file, line, column: 1 },
-          details: [`expected: ${mismatch.expected}`, `actual:   ${mismatch.actual ?? '(end of output)'}`],
-        };
+        const actual = mismatch.actual ?? '(end of output)';
+        failure = diagnostic('Unexpected output, expected what the expect block documents', {
+          file: runbook.file,
+          place: { line, column: 1 },
+          ruleId: 'run-expect',
+          actual,
+          expected: [mismatch.expected],
+          note: [`expected: ${mismatch.expected}`, `actual:   ${actual}`].join('\n'),
+        });
       }
-      emit({ kind: 'block-end', stepId: step.id, role: 'expect', line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
+      emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: 'expect', status: failure ? 'failed' : 'passed', durationMs: performance.now() - started, failure });
       if (failure) return failure;
     }
     return undefined;
   }
 
-  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<Failure | undefined> {
+  async #checkVerifies(step: Step, result: StepResult, attempt: number): Promise<RunMessage | undefined> {
     for (const block of step.verifies) {
       const outcome = await this.#runBlock(block, step, attempt, timeoutOf(block, step.options.timeoutMs), result);
-      if (outcome.failure) return { ...outcome.failure, kind: outcome.failure.kind === 'error' ? 'verify' : outcome.failure.kind };
+      if (outcome.failure) return outcome.failure;
     }
     return undefined;
   }
@@ -294,9 +478,9 @@ export class Engine {
   ): Promise<BlockOutcome> {
     const options = this.#options;
     const { emit, redactor, runbook } = options;
-    emit({ kind: 'block-begin', stepId: step.id, role: block.role, line: block.span.start.line });
+    emit({ kind: 'block-begin', blockId: block.id, stepId: step.id, role: block.role, time: new Date().toISOString() });
     const capture = new OutputCapture((line) => {
-      emit({ kind: 'output', stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
+      emit({ kind: 'output', blockId: block.id, stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
     const controller = new AbortController();
     let exitCode: number | null = null;
@@ -324,44 +508,35 @@ export class Engine {
     const fn = options.compiled.blocks[block.index];
     const started = performance.now();
     let value: unknown;
-    let failure: Failure | undefined;
+    let failure: RunMessage | undefined;
     try {
       if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
       value = await race(fn(context), timeoutMs, controller, interrupt);
     } catch (error) {
-      const kind = error instanceof Interrupted ? 'interrupted' : error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'error';
-      failure = describeError(error, runbook.file, block, redactor, kind, commandStack.stack ?? '', options.compiled);
-      if (kind === 'timeout') failure.message = `${block.role} timed out after ${timeoutMs / 1000}s (raise it with timeout=)`;
+      const rule = failureRule(error);
+      failure = describeError(error, runbook.file, block, redactor, rule, commandStack.stack ?? '', options.compiled);
+      if (rule === 'run-timeout') {
+        failure = diagnostic(`Unexpected ${block.role} still running after ${timeoutMs / 1000}s, expected it to end within its timeout (raise it with timeout=)`, {
+          file: runbook.file,
+          place: failure.place,
+          ruleId: 'run-timeout',
+        });
+      }
     }
     capture.flush();
     const durationMs = performance.now() - started;
-    emit({ kind: 'block-end', stepId: step.id, role: block.role, line: block.span.start.line, status: failure ? 'failed' : 'passed', durationMs, failure });
+    emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: block.role, status: failure ? 'failed' : 'passed', durationMs, failure });
     return { value, capture, durationMs, exitCode, failure };
   }
 
-  /** Undoes what took effect, newest first. A rollback that fails stops the rest: running an earlier step's undo on
-   * top of a half-undone later one is how both secrets end up dead. */
-  async #rollback(): Promise<void> {
-    const { emit } = this.#options;
-    const pending = [...this.#effective].reverse();
-    let stopped = false;
-    for (const { step, result } of pending) {
-      const rollback = step.rollback;
-      if (!rollback) continue;
-      const line = rollback.span.start.line;
-      if (stopped) {
-        emit({ kind: 'rollback-end', stepId: step.id, line, status: 'skipped', durationMs: 0 });
-        continue;
-      }
-      emit({ kind: 'rollback-begin', stepId: step.id, line });
-      const outcome = await this.#runBlock(rollback, step, 1, timeoutOf(rollback, step.options.timeoutMs), result, new AbortController().signal);
-      emit({ kind: 'rollback-end', stepId: step.id, line, status: outcome.failure ? 'failed' : 'passed', durationMs: outcome.durationMs, failure: outcome.failure });
-      if (outcome.failure) {
-        stopped = true;
-        emit({ kind: 'notice', level: 'error', message: `rollback of ${step.id} failed; earlier rollbacks were not run — finish them by hand` });
-      }
-    }
-  }
+}
+
+/** The rule a failure is known to be by its error; undefined lets describeError tell a verify, command or error. */
+function failureRule(error: unknown): RunRule | undefined {
+  if (error instanceof Interrupted) return 'run-interrupted';
+  if (error instanceof Error && error.name === 'TimeoutError') return 'run-timeout';
+  if (error instanceof Error && error.name === REFUSED) return 'run-refused';
+  return undefined;
 }
 
 function timeoutOf(block: Block, fallback: number): number {

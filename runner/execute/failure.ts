@@ -1,9 +1,10 @@
 import { stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
-import type { Block } from '../model.ts';
-import type { Failure } from '../report/events.ts';
+import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
+import type { Block, Point, Span } from '../model.ts';
+import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { escapeRegExp } from '../regexp.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
@@ -33,8 +34,9 @@ export type SourceMapper = { modulePath: string; toSource(line: number, column: 
  * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
  * after the template call returns, so the error itself carries no frame of the block).
  */
-export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): { line: number; column: number } {
-  const fallback = { line: block.codeLine, column: 1 };
+export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): Point | Span {
+  // Nowhere more precise to point at: the whole block.
+  const fallback = block.span;
   if (!mapper) return fallback;
   const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
   const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
@@ -53,37 +55,33 @@ function relevantLines(text: string): string[] {
   return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
 }
 
-/** Turns whatever a block threw into a positioned, redacted failure whose details are the lines worth reading. */
+/**
+ * Turns whatever a block threw into a positioned, redacted message whose note holds the lines worth reading. `rule`
+ * says what kind of failure it was when the caller knows (a timeout, an interrupt); otherwise a failed verify block is
+ * `run-verify`, a failed command `run-command`, anything else thrown `run-error`.
+ */
 export function describeError(
   error: unknown,
   file: string,
   block: Block,
   redactor: Redactor,
-  kind = 'error',
+  rule?: RunRule,
   commandStack = '',
   mapper?: SourceMapper,
-): Failure {
-  const { line, column } = locate(error, block, mapper, commandStack);
-  const location = { file, line, column };
+): RunMessage {
+  const place = locate(error, block, mapper, commandStack);
+  const ruleId = rule ?? (block.role === 'verify' ? 'run-verify' : isProcessOutput(error) ? 'run-command' : 'run-error');
+  const message = (reason: string, note: string[]) => diagnostic(redactor.redact(reason), { file, place, ruleId, note: note.join('\n') });
   if (isProcessOutput(error)) {
     const meaning = error.exitCode !== null ? exitMeaning(error.exitCode) : undefined;
     const status = error.exitCode !== null ? `exit code ${error.exitCode}${meaning ? ` (${meaning})` : ''}` : `signal ${error.signal}`;
-    return {
-      kind,
-      location,
-      message: redactor.redact(`command failed with ${status}`),
-      details: relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))),
-    };
+    return message(`command failed with ${status}`, relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))));
   }
   if (error instanceof Error) {
     const text = stripVTControlCharacters(error.message);
     const [first = error.name, ...rest] = text.split('\n');
-    return {
-      kind,
-      location,
-      message: redactor.redact(first.trim() || error.name),
-      details: rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES),
-    };
+    const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
+    return message(first.trim() || error.name, note);
   }
-  return { kind, location, message: redactor.redact(`block threw ${String(error)}`), details: [] };
+  return message(`block threw ${String(error)}`, []);
 }

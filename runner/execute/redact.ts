@@ -1,4 +1,4 @@
-import { escapeRegExp } from '../regexp.ts';
+import { escapeRegExp } from '../../common/regexp.ts';
 
 /**
  * Replaces every known secret value (and the encodings it commonly leaks in: base64, base64url, URL-encoding, hex)

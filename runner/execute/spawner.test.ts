@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { $ } from 'zx';
-import { isAlive } from '../pid.ts';
+import { isAlive } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
 import { createSpawner } from './spawner.ts';
 
@@ -97,12 +97,15 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       assert.match(shell[1]!, /read -r -d "" __runbook_script <&3/);
     }));
 
-  it('passes every environment variable through, whatever its name', async () => {
-    const named = $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, script: 'kept', REPLY: 'kept too' } });
-    await named`true`;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal((await named`echo "$script / $REPLY"`).stdout, 'kept / kept too\n');
-  });
+  it('passes every environment variable through, whatever its name, to a warm shell', () =>
+    withWarmSpawner(async (warm) => {
+      const named = warm({ env: { ...process.env, script: 'kept', REPLY: 'kept too' } });
+      // Every host runs one command with this environment, then has a warm shell for it ready.
+      await warmShellsOf(named);
+      const output = (await named`echo "$script / $REPLY"; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
+      assert.match(output[1]!, /read -r -d "" __runbook_script <&3/, 'the command ran in a fresh shell, not a warm one');
+      assert.equal(output[0], 'kept / kept too');
+    }));
 
   it('gives every command a fresh shell: nothing one sets is seen by the next', async () => {
     await sh`true`;

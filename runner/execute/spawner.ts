@@ -1,7 +1,7 @@
 import { fork, spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
-import { repoPath } from '../repo.ts';
+import { repoPath } from '../../common/repo.ts';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.

@@ -1,6 +1,8 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RunEvent } from '../report/events.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
+import { reviveEvent, type RunEvent } from '../report/events.ts';
 
 /** What a run was asked to do; `resume` replays it with the same answers. */
 export interface RunMeta {
@@ -20,10 +22,18 @@ export interface RunMeta {
  * taken effect, and its sync also makes the previous step's end and state snapshot durable. A step whose end or
  * snapshot was lost is probed by its verify on resume, never blindly run again. One data sync per step.
  */
-const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-begin', 'rollback-end', 'operator', 'run-end']);
+const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-plan', 'rollback-begin', 'rollback-end', 'forward-fix', 'operator', 'run-end']);
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** One journal line: the event, and the digest of the line before it (of meta.json for the first line). */
+interface JournalLine {
+  prev: string;
+  event: RunEvent;
 }
 
 /**
@@ -31,6 +41,11 @@ export function runsDir(workspace: string): string {
  * event that changes what a resume would do. The lines of one turn of the event loop go out in one write, at the
  * latest when the turn ends (a killed process loses at most that turn's output lines); a durable event writes
  * whatever is pending with it, then syncs.
+ *
+ * Tamper-evident: each line carries the sha256 of the line before it (the first, of meta.json), so an edited, removed
+ * or inserted line breaks the chain (`verifyJournal`). The runner holds the only handle and chains from its own last
+ * line, never from the file: a line appended by anyone else (a block) breaks the chain at the runner's next line, and
+ * the runner sees the file grow by bytes it did not write (`foreignBytes`).
  */
 export class Journal {
   readonly dir: string;
@@ -38,18 +53,33 @@ export class Journal {
   #pending = '';
   #scheduled = false;
   #closed = false;
+  #head: string;
+  #size: number;
+  /** Bytes that appeared in the file without this writer writing them. */
+  foreignBytes = 0;
 
   constructor(workspace: string, meta: RunMeta) {
     this.dir = path.join(runsDir(workspace), meta.runId);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const metaPath = path.join(this.dir, 'meta.json');
     if (!existsSync(metaPath)) writeFileSync(metaPath, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
-    this.#fd = openSync(path.join(this.dir, 'journal.jsonl'), 'a', 0o600);
+    const journalPath = path.join(this.dir, 'journal.jsonl');
+    const existing = existsSync(journalPath) ? readFileSync(journalPath, 'utf8') : '';
+    // A resume continues the chain. A torn last line (killed mid-write) was never a record: it is cut off, or the
+    // next line would be glued to it.
+    const complete = existing.slice(0, existing.lastIndexOf('\n') + 1);
+    this.#fd = openSync(journalPath, 'a', 0o600);
+    if (complete !== existing) ftruncateSync(this.#fd, Buffer.byteLength(complete));
+    const lines = complete.split('\n').filter(Boolean);
+    this.#head = digest(lines.at(-1) ?? readFileSync(metaPath, 'utf8'));
+    this.#size = Buffer.byteLength(complete);
   }
 
   append(event: RunEvent): void {
     if (this.#closed) return;
-    this.#pending += `${JSON.stringify(event)}\n`;
+    const line = JSON.stringify({ prev: this.#head, event } satisfies JournalLine);
+    this.#head = digest(line);
+    this.#pending += `${line}\n`;
     if (DURABLE.has(event.kind)) {
       this.#write();
       fdatasyncSync(this.#fd);
@@ -62,7 +92,10 @@ export class Journal {
   #write(): void {
     this.#scheduled = false;
     if (this.#pending === '') return;
+    const size = fstatSync(this.#fd).size;
+    if (size !== this.#size) this.foreignBytes += Math.abs(size - this.#size);
     writeSync(this.#fd, this.#pending);
+    this.#size = size + Buffer.byteLength(this.#pending);
     this.#pending = '';
   }
 
@@ -77,24 +110,54 @@ export class Journal {
 
 export interface JournalRecord {
   meta: RunMeta;
+  /** The events up to the first broken link (all of them when the chain holds). */
   events: RunEvent[];
   dir: string;
+  /** Where the chain breaks, as a diagnostic at the journal's line; undefined when every line follows from the last. */
+  broken?: Diagnostic;
+  /** Lines whose link was checked. */
+  lines: number;
 }
 
-/** Reads a journal back, tolerating a torn last line (the process was killed mid-write). */
+/**
+ * Reads a journal back and checks its chain: each line must name the digest of the one before (the first, of
+ * meta.json). A torn last line (the process was killed mid-write, no newline after it) is not a break.
+ */
 export function readJournal(dir: string): JournalRecord {
-  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as RunMeta;
+  const metaText = readFileSync(path.join(dir, 'meta.json'), 'utf8');
+  const meta = JSON.parse(metaText) as RunMeta;
+  const file = path.join(dir, 'journal.jsonl');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const lines = text.split('\n');
+  lines.pop(); // '' after the last newline, or a torn line
+
   const events: RunEvent[] = [];
-  const text = existsSync(path.join(dir, 'journal.jsonl')) ? readFileSync(path.join(dir, 'journal.jsonl'), 'utf8') : '';
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  let head = digest(metaText);
+  const breakAt = (index: number, reason: string) =>
+    diagnostic(reason, { file, place: { line: index + 1, column: 1 }, ruleId: 'journal-chain', note: 'the journal was changed after the runner wrote it; its record cannot be trusted past this line' });
+  for (const [index, line] of lines.entries()) {
+    let entry: Partial<JournalLine>;
     try {
-      events.push(JSON.parse(line) as RunEvent);
+      entry = JSON.parse(line) as Partial<JournalLine>;
     } catch {
-      break;
+      return { meta, events, dir, lines: index, broken: breakAt(index, 'Unexpected line that is not a journal entry, expected JSON with `prev` and `event`') };
     }
+    if (entry.prev !== head || !entry.event) {
+      const got = typeof entry.prev === 'string' ? `\`${entry.prev.slice(0, 12)}…\`` : 'no digest';
+      return { meta, events, dir, lines: index, broken: breakAt(index, `Unexpected link ${got}, expected \`${head.slice(0, 12)}…\` (the digest of the line before)`) };
+    }
+    events.push(reviveEvent(entry.event));
+    head = digest(line);
   }
-  return { meta, events, dir };
+  return { meta, events, dir, lines: lines.length };
+}
+
+/** Thrown when a journal's chain is broken: `resume` and `audit` refuse it (exit 1), printing where it breaks. */
+export class BrokenJournalError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super('the journal is broken');
+    this.name = 'BrokenJournalError';
+  }
 }
 
 /** The newest run of the workspace (run ids sort by start time). */
@@ -111,29 +174,52 @@ export interface ResumeState {
   completed: Map<string, unknown>;
   unfinished?: string;
   state: Record<string, unknown>;
+  /** The run was rolling back: what is left to undo, newest first. A resume does only these. */
+  rollback?: { pending: string[]; reason: 'failed' | 'interrupted' };
 }
 
-/** What a journal says about where the run stands. */
+/**
+ * What a journal says about where the run stands. A run that began rolling back stays in that phase until every
+ * planned rollback passed (a resume finishes them; it never goes forward). A run that stopped with a forward fix
+ * (past its point of no return, or a rollback refused) can be resumed forward even though it ended.
+ */
 export function resumeStateOf(events: readonly RunEvent[]): ResumeState {
   const completed = new Map<string, unknown>();
   let open: string | undefined;
   let state: Record<string, unknown> = {};
   let end: Extract<RunEvent, { kind: 'run-end' }> | undefined;
+  let rollback: ResumeState['rollback'];
+  let forwardFix = false;
   for (const event of events) {
-    if (event.kind === 'run-begin') end = undefined;
-    else if (event.kind === 'step-begin') open = event.stepId;
+    if (event.kind === 'run-begin') {
+      end = undefined;
+      // A resumed run took over from the forward fix; should it stop again, it says so again.
+      forwardFix = false;
+    } else if (event.kind === 'step-begin') open = event.stepId;
     else if (event.kind === 'step-end') {
       if (event.status === 'passed') completed.set(event.stepId, event.value);
       open = undefined;
     } else if (event.kind === 'state') state = event.state;
-    else if (event.kind === 'run-end') end = event;
+    else if (event.kind === 'rollback-plan') rollback = { pending: [...event.stepIds], reason: event.reason };
+    else if (event.kind === 'rollback-end' && event.status === 'passed') {
+      // Undone: a step forward from here runs it again.
+      completed.delete(event.stepId);
+      if (rollback) rollback.pending = rollback.pending.filter((id) => id !== event.stepId);
+    } else if (event.kind === 'forward-fix') {
+      rollback = undefined;
+      forwardFix = true;
+      open = event.probe;
+    } else if (event.kind === 'run-end') end = event;
   }
+  const rollingBack = rollback !== undefined && rollback.pending.length > 0;
   return {
-    finished: end !== undefined,
+    finished: end !== undefined && !rollingBack && !forwardFix,
     status: end?.status,
     exitCode: end?.exitCode,
     completed,
     unfinished: open,
     state,
+    // Once rolling back, never forward: even with nothing left to undo (killed just before the run's end).
+    rollback,
   };
 }

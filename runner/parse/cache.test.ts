@@ -3,7 +3,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { describe, it } from 'node:test';
-import { RunbookInputError } from '../diagnostics.ts';
+import { RunbookInputError } from '../../common/diagnostics.ts';
 import { loadRunbook } from '../load.ts';
 import { fence, writeRunbook } from '../test/helpers.ts';
 

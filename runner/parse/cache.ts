@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Runbook } from '../model.ts';
-import { repoPath } from '../repo.ts';
+import { repoPath } from '../../common/repo.ts';
 
 let fingerprint: string | undefined;
 
@@ -18,7 +18,8 @@ function parserFingerprint(): string {
   const dir = repoPath('runner', 'parse');
   const sources = readdirSync(dir).filter((name) => name.endsWith('.ts') && !name.includes('.test.')).sort();
   for (const name of sources) hash.update(name).update('\0').update(readFileSync(path.join(dir, name)));
-  hash.update(readFileSync(repoPath('runner', 'model.ts')));
+  // The model and the shared pieces the parser builds it with (positions, diagnostics, the duration grammar).
+  for (const file of [['runner', 'model.ts'], ['common', 'position.ts'], ['common', 'diagnostics.ts'], ['common', 'duration.ts']]) hash.update(readFileSync(repoPath(...file)));
   hash.update(readFileSync(repoPath('package-lock.json')));
   return (fingerprint = hash.digest('hex'));
 }

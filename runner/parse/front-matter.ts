@@ -1,7 +1,7 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Pair } from 'yaml';
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { FrontMatter, Point, Span, TargetProfile } from '../model.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../common/duration.ts';
 
 const DEFAULT_REVIEW_DAYS = 90;
 

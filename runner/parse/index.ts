@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import GithubSlugger from 'github-slugger';
 import type { Code, Heading as MdastHeading, Root, Yaml } from 'mdast';
 import { toString } from 'mdast-util-to-string';
@@ -5,12 +6,15 @@ import remarkFrontmatter from 'remark-frontmatter';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { VFile } from 'vfile';
-import { diagnostic, type Diagnostic } from '../diagnostics.ts';
+import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
 import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
+
+/** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
+export { eachBlock };
 
 export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
@@ -156,6 +160,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
     }
 
     const block: Block = {
+      id: `line-${span.start.line}/${role}`,
       role,
       lang,
       attributes,
@@ -196,7 +201,8 @@ export function parseRunbook(source: string, file: string): ParseResult {
         );
       }
       const intro = lines.slice(previousProseStart - 1, span.start.line - 1).join('\n').trim();
-      const step: Step = { id, heading: section, intro, block, options, verifies: [], expects: [] };
+      const step: Step = { id, title: section?.text ?? id, heading: section, intro, block, options, verifies: [], expects: [] };
+      Object.assign(block, { id, stepId: id });
       if (explicitId !== undefined) slugger.slug(explicitId); // Reserve it so a later heading slug cannot collide.
       stepById.set(id, step);
       steps.push(step);
@@ -214,19 +220,27 @@ export function parseRunbook(source: string, file: string): ParseResult {
       );
       return;
     }
-    if (role === 'verify') lastStepInSection.verifies.push(block);
-    else if (role === 'expect') lastStepInSection.expects.push(block);
-    else if (lastStepInSection.rollback) {
+    const owner = lastStepInSection;
+    if (role === 'verify') {
+      owner.verifies.push(block);
+      Object.assign(block, { id: `${owner.id}/verify-${owner.verifies.length}`, stepId: owner.id });
+    } else if (role === 'expect') {
+      owner.expects.push(block);
+      Object.assign(block, { id: `${owner.id}/expect-${owner.expects.length}`, stepId: owner.id });
+    } else if (lastStepInSection.rollback) {
       messages.push(
         diagnostic(
           `Unexpected second rollback for step \`${lastStepInSection.id}\`, expected one (first on line ${lastStepInSection.rollback.span.start.line})`,
           { file, place: block.span, ruleId: 'duplicate-rollback' },
         ),
       );
-    } else lastStepInSection.rollback = block;
+    } else {
+      owner.rollback = block;
+      Object.assign(block, { id: `${owner.id}/rollback`, stepId: owner.id });
+    }
   });
 
-  return { runbook: { file, source: text, frontMatter, headings, steps, blocks }, messages, tree };
+  return { runbook: { file, source: text, digest: createHash('sha256').update(source).digest('hex'), frontMatter, headings, steps, blocks }, messages, tree };
 }
 
 function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOptions {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDiagnostic } from '../diagnostics.ts';
+import { formatDiagnostic } from '../../common/diagnostics.ts';
 import { parseRunbook } from './index.ts';
 
 const fence = '```';

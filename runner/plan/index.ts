@@ -1,4 +1,4 @@
-import { diagnostic, RunbookInputError } from '../diagnostics.ts';
+import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Runbook, Step } from '../model.ts';
 
 export interface PlanOptions {

@@ -1,9 +1,9 @@
 import spinners from 'cli-spinners';
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import { formatDuration } from '../parse/duration.ts';
-import type { Reporter, RunEvent } from './events.ts';
-import { failureLines } from './format.ts';
+import { formatDuration } from '../../common/duration.ts';
+import { describeAnswerer, type Reporter, type RunEvent } from './events.ts';
+import { formatCounts, messageLines } from './format.ts';
 
 interface Row {
   id: string;
@@ -87,22 +87,24 @@ export function prettyReporter(stream: NodeJS.WriteStream = process.stdout): Rep
     },
     'on:step-retry'(event) {
       const current = row(event);
-      if (current) current.note = `retry ${event.attempt}: ${event.failure.message}`;
+      if (current) current.note = `retry ${event.attempt}: ${event.failure.reason}`;
     },
     'on:operator'(event) {
+      const what = event.action === 'manual' ? 'action' : 'confirmation';
       if (event.answer === '') {
         paused = true;
         live.clear();
-        stream.write(`${pc.bold(pc.yellow(`Operator ${event.action === 'manual' ? 'action' : 'confirmation'}: ${event.stepId}`))}\n${event.prose}\n`);
+        stream.write(`${pc.bold(pc.yellow(`Operator ${what}: ${event.stepId}`))}\n${event.prose}\n`);
       } else {
         paused = false;
-        render();
+        // Said above the live area, so the scrollback keeps who approved what (a sandbox answers for itself, aloud).
+        above(pc.dim(`? ${event.stepId}: ${what} ${event.answer}, answered by ${describeAnswerer(event.by)}`));
       }
     },
     'on:step-end'(event) {
       const current = row(event);
       if (current) Object.assign(current, { state: event.status, durationMs: event.durationMs, note: undefined });
-      if (event.failure) above(failureLines(event.failure).map((line, index) => (index === 0 ? pc.red(line) : line)).join('\n'));
+      if (event.failure) above(messageLines(event.failure).map((line, index) => (index === 0 ? pc.red(line) : line)).join('\n'));
     },
     'on:rollback-begin'(event) {
       const current = row(event);
@@ -111,7 +113,7 @@ export function prettyReporter(stream: NodeJS.WriteStream = process.stdout): Rep
     'on:rollback-end'(event) {
       const current = row(event);
       if (current) current.note = `rollback ${event.status}`;
-      if (event.failure) above(failureLines(event.failure).join('\n'));
+      if (event.failure) above(messageLines(event.failure).join('\n'));
     },
     'on:notice'(event) {
       above(event.level === 'error' ? pc.red(event.message) : event.level === 'warning' ? pc.yellow(event.message) : pc.dim(event.message));
@@ -120,8 +122,7 @@ export function prettyReporter(stream: NodeJS.WriteStream = process.stdout): Rep
       if (timer) clearInterval(timer);
       render();
       live.done();
-      const { passed, failed, skipped } = event.counts;
-      const summary = `${passed} passed, ${failed} failed, ${skipped} skipped in ${formatDuration(event.durationMs)}`;
+      const summary = `${formatCounts(event.counts, event.rollbacks)} in ${formatDuration(event.durationMs)}`;
       stream.write(`${event.status === 'passed' ? pc.green(pc.bold('✔ passed')) : pc.red(pc.bold(`✖ ${event.status}`))} ${summary}\n`);
     },
     close() {

@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot as repoRootOf } from '../../common/repo.ts';
 import type { Reporter, RunEvent } from '../report/events.ts';
 
 export const fence = '```';
-export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+export const repoRoot = repoRootOf();
 export const cli = path.join(repoRoot, 'bin', 'runbook.js');
 
 /** Writes `source` to a fresh temp folder and returns the runbook's path. */
@@ -60,21 +61,4 @@ export function runCli(
   });
 }
 
-/** Polls `probe` until it gives a value (not undefined, not false) and returns it; throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Whether `condition` comes to hold within `timeoutMs`. */
-export function eventually(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  return waitFor('condition', () => condition() || undefined, timeoutMs).then(
-    () => true,
-    () => false,
-  );
-}
+export { eventually, waitFor } from '../../common/testing.ts';

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { XMLParser } from 'fast-xml-parser';
+import { EXIT } from '../../common/exit.ts';
 import { lockKey } from '../journal/lock.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
@@ -44,8 +44,16 @@ describe('secrets in every record', () => {
     const dir = path.dirname(file);
     writeFileSync(path.join(dir, 'secret.txt'), `${CANARY}\n`, { mode: 0o600 });
     const out = path.join(dir, 'reports');
-    const result = await runCli(['run', file, '--reporter', 'plain,json,junit,markdown,github', '--out', out], { cwd: dir });
+    const result = await runCli(['run', file, '--reporter', 'plain,junit,markdown,html', '--out', out], { cwd: dir });
+    // One reporter on stdout per run: the other two in runs of their own.
+    for (const reporter of ['json', 'github']) result.stdout += (await runCli(['run', file, '--reporter', reporter], { cwd: dir })).stdout;
     assert.equal(result.code, 1, result.stderr);
+    // Every secret path ran: the first step passed (its output, value and state were recorded) and the second failed
+    // with the secret in its error message.
+    assert.match(result.stdout, /✔ capture passed/);
+    assert.match(result.stdout, /bad secret \[secret:GRAPH_SECRET\]/);
+    const journal = allText(path.join(dir, '.runbook', 'runs'));
+    assert.match(journal, /"kind":"state","stepId":"capture","state":\{"leak":"\[secret:GRAPH_SECRET\]"\}/);
     const everything = [result.stdout, result.stderr, allText(path.join(dir, '.runbook', 'runs')), allText(out)].join('\n');
     assert.ok(everything.includes('[secret:GRAPH_SECRET]'));
     for (const form of [CANARY, Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
@@ -135,7 +143,7 @@ describe('run lock', () => {
         }
       },
     });
-    assert.equal(second?.code, 1);
+    assert.equal(second?.code, EXIT.locked);
     assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
   });
 
@@ -154,28 +162,58 @@ describe('run lock', () => {
   });
 });
 
-describe('reports', () => {
-  it('writes JUnit with one testcase per step carrying its runbook line, an executed runbook and GitHub annotations', async () => {
-    const file = await writeRunbook(`---\ntitle: R\n---\n# Good\n${fence}ts step\nconsole.log('fine')\n${fence}\n# Bad\n${fence}ts step\nthrow new Error('broken')\n${fence}\n# Never\n${fence}ts step\n${fence}\n`);
+describe('the journal as evidence', () => {
+  it('sees a forged line a block appends, fails the run, and resume and audit refuse the broken chain', async () => {
+    const file = await writeRunbook(
+      [
+        '# One',
+        `${fence}ts step`,
+        fence,
+        '# Two',
+        `${fence}ts step`,
+        // A forger who knows the format and even computes the right link: the runner still chains from its own line.
+        "const runs = path.join(process.cwd(), '.runbook', 'runs')",
+        'const [id] = await fs.readdir(runs)',
+        "const journal = path.join(runs, id, 'journal.jsonl')",
+        "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
+        "const prev = (await import('node:crypto')).createHash('sha256').update(last).digest('hex')",
+        "await fs.appendFile(journal, JSON.stringify({ prev, event: { kind: 'step-end', stepId: 'three', status: 'passed', durationMs: 1 } }) + '\\n')",
+        fence,
+        '# Three',
+        `${fence}ts step`,
+        fence,
+      ].join('\n'),
+    );
     const dir = path.dirname(file);
-    const out = path.join(dir, 'out');
-    const result = await runCli(['run', file, '--reporter', 'junit,markdown,github', '--out', out], { cwd: dir, env: { GITHUB_STEP_SUMMARY: '' } });
-    assert.equal(result.code, 1);
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^error: the journal of run \S+ was appended to by something other than the runner \(\d+ bytes\)/m);
+    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
+    const resumed = await runCli(['resume', runId!], { cwd: dir });
+    assert.equal(resumed.code, 1);
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link `[0-9a-f]{12}…`, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]\n/);
+    assert.match(resumed.stderr, /refusing to resume from a broken journal/);
+    const audit = await runCli(['audit', runId!], { cwd: dir });
+    assert.equal(audit.code, 1);
+    assert.match(audit.stdout, /^journal: chain broken at line \d+; the record above stops there$/m);
+  });
 
-    const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(path.join(out, 'junit.xml'), 'utf8')) as {
-      testsuites: { testsuite: { '@_tests': string; '@_failures': string; testcase: Array<Record<string, unknown>> } };
-    };
-    const suite = junit.testsuites.testsuite;
-    assert.equal(suite['@_tests'], '3');
-    assert.equal(suite['@_failures'], '1');
-    assert.deepEqual(suite.testcase.map((entry) => [entry['@_line'], 'failure' in entry, 'skipped' in entry]), [['5', false, false], ['9', true, false], ['13', false, true]]);
-
-    const executed = readFileSync(path.join(out, 'rb.executed.md'), 'utf8');
-    assert.match(executed, /> \*\*Executed runbook\*\*/);
-    assert.match(executed, /console\.log\('fine'\)\n```\n\n> \*\*✔ step passed\*\* · \d+ms · step `good`\n>\n> ```text\n> fine\n> ```/);
-    assert.match(executed, /> \*\*✖ step failed\*\*/);
-
-    assert.match(result.stdout, /^::error file=.*rb\.md,line=10,col=7,title=step bad failed::broken$/m);
-    assert.match(readFileSync(path.join(out, 'github-summary.md'), 'utf8'), /\| ❌ \| bad \| 9 \|/);
+  it('prints the record of an intact run and verifies its chain', async () => {
+    const file = await writeRunbook(`# A\n${fence}ts step confirm\nconsole.log('did a')\n${fence}\n${fence}ts verify\nexpect(result.stdout).toContain('a')\n${fence}\n`);
+    const dir = path.dirname(file);
+    assert.equal((await runCli(['run', file, '--yes'], { cwd: dir })).code, 0);
+    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
+    const audit = await runCli(['audit', runId!], { cwd: dir });
+    assert.equal(audit.code, 0, audit.stderr);
+    const lines = audit.stdout.trim().split('\n');
+    assert.match(lines[0]!, new RegExp(`^run ${runId} on target local$`));
+    assert.match(lines[1]!, /^operator: \S+.* \(identified by OS user.*\) on \S+, runbook \d+\.\d+\.\d+ \(node v/);
+    assert.match(lines[2]!, /^document: \S+rb\.md sha256 [0-9a-f]{64}$/);
+    assert.match(lines[3]!, /^started \S+; passed \(exit 0\) in \d+ms: 1 passed, 0 failed, 0 skipped, 0 not reached$/);
+    assert.match(lines[4]!, /^✔ a passed · started \S+ · \d+ms$/);
+    assert.equal(lines[5], '    ? confirm yes, answered by --yes at ' + lines[5]!.split(' at ').at(-1));
+    assert.match(lines[6]!, /^ {4}✔ a passed · started/);
+    assert.match(lines[7]!, /^ {4}✔ a\/verify-1 passed · started/);
+    assert.match(lines.at(-1)!, /^journal: \d+ lines, every one chained to the one before \(sha256\)$/);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { messageLines, type RunbookInputError } from '../../common/diagnostics.ts';
 import { runFile } from '../run.ts';
 import { collector, fence, writeRunbook } from './helpers.ts';
 
@@ -28,26 +29,29 @@ describe('running a runbook', () => {
     const { result, reporter } = await run(`# A\n\n${fence}ts step\nconst a = 1\nawait $\`ls /definitely-missing-dir\`\n${fence}\n`);
     assert.equal(result.exitCode, 1);
     const failure = reporter.of('step-end')[0]?.failure;
-    assert.equal(`${failure?.location.line}:${failure?.location.column}`, '5:7');
-    assert.match(failure?.message ?? '', /exit code 2/);
-    assert.match(failure?.details.join('\n') ?? '', /No such file or directory/);
+    assert.ok(failure);
+    assert.deepEqual(messageLines(failure, 'rb.md'), ['rb.md:5:7: command failed with exit code 2 (misuse of shell builtins) [run-command]', "    ls: cannot access '/definitely-missing-dir': No such file or directory"]);
   });
 
   it('fails a step whose verify fails, naming the verify line', async () => {
     const { result, reporter } = await run(`# A\n${fence}ts step\nreturn 2\n${fence}\n\n${fence}ts verify\n\nexpect(result.value).toBe(3)\n${fence}\n`);
     assert.equal(result.exitCode, 1);
     const failure = reporter.of('step-end')[0]?.failure;
-    assert.equal(failure?.kind, 'verify');
-    assert.equal(failure?.location.line, 8);
+    assert.ok(failure);
+    assert.deepEqual(messageLines(failure, 'rb.md'), ['rb.md:8:22: expect(received).toBe(expected) // Object.is equality [run-verify]', '    Expected: 3', '    Received: 2']);
   });
 
   it('fails on drift between the documented and the real output, at the expect line', async () => {
     const { result, reporter } = await run(`# A\n${fence}ts step\nconsole.log('status 200')\nconsole.log('token ok')\n${fence}\n${fence}text expect\nstatus [..]\ntoken FAIL\n${fence}\n`);
     assert.equal(result.exitCode, 1);
     const failure = reporter.of('step-end')[0]?.failure;
-    assert.equal(failure?.kind, 'expect');
-    assert.equal(failure?.location.line, 8);
-    assert.deepEqual(failure?.details, ['expected: token FAIL', 'actual:   token ok']);
+    assert.ok(failure);
+    assert.deepEqual(messageLines(failure, 'rb.md'), [
+      'rb.md:8:1: Unexpected output, expected what the expect block documents [run-expect]',
+      '    expected: token FAIL',
+      '    actual:   token ok',
+    ]);
+    assert.deepEqual([failure.actual, failure.expected], ['token ok', ['token FAIL']]);
   });
 
   it('runs rollbacks of completed steps in reverse order, the failing step included once it took effect', async () => {
@@ -61,8 +65,16 @@ describe('running a runbook', () => {
     assert.deepEqual(reporter.of('output').map((event) => event.text), ['do 1', 'do 2', 'do 3', 'undo 3', 'undo 2', 'undo 1']);
   });
 
-  it('does not roll back a step whose block failed before taking effect', async () => {
-    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nthrow new Error('no')\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`);
+  it("runs a failed step's own rollback: the block may have done part of its work", async () => {
+    const { reporter } = await run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nconsole.log('half done')\nthrow new Error('no')\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`);
+    assert.deepEqual(reporter.of('rollback-end').map((event) => [event.stepId, event.status]), [['s2', 'passed'], ['s1', 'passed']]);
+    assert.deepEqual(reporter.of('output').map((event) => event.text), ['half done', 'undo 2', 'undo 1']);
+  });
+
+  it('does not roll back a step that never began (declined)', async () => {
+    const { reporter } = await run(`${targets}# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step confirm\n${fence}\n${fence}ts rollback\nconsole.log('undo 2')\n${fence}\n`, {
+      interaction: { interactive: true, confirm: async () => false, manual: async () => 'abort' },
+    });
     assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
   });
 
@@ -82,7 +94,7 @@ describe('running a runbook', () => {
     const { result, reporter } = await run(`# A\n${fence}ts step timeout=300ms\nawait $\`sleep 5\`\n${fence}\n`);
     assert.equal(result.exitCode, 1);
     assert.ok(Date.now() - started < 3000);
-    assert.equal(reporter.of('step-end')[0]?.failure?.kind, 'timeout');
+    assert.equal(reporter.of('step-end')[0]?.failure?.ruleId, 'run-timeout');
   });
 
   it('skips steps whose when= names another target, and exposes the target settings', async () => {
@@ -92,20 +104,26 @@ describe('running a runbook', () => {
     assert.deepEqual(reporter.of('output').map((event) => event.text), ['prod prod.example']);
   });
 
-  it('refuses a confirm step without a terminal unless --yes', async () => {
-    const source = `${targets}# A\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n`;
-    const refused = await run(source);
-    assert.equal(refused.result.exitCode, 1);
-    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--yes/);
-    const confirmed = await run(source, { yes: true });
-    assert.equal(confirmed.result.exitCode, 0);
+  it('refuses, before the first step, a run without a terminal that would meet a question it cannot answer', async () => {
+    const source = `${targets}# A\n${fence}ts step\nawait fs.writeFile('a-ran', 'x')\n${fence}\n# B\n${fence}ts step confirm\nconsole.log('ran')\n${fence}\n# C\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
+    const file = await writeRunbook(source);
+    await assert.rejects(runFile({ file, reporters: [] }), (error: RunbookInputError) => {
+      assert.deepEqual(
+        error.diagnostics.map((message) => `${message.line}:${message.column} ${message.ruleId}`),
+        ['16:1 unanswerable-step', '23:1 unanswerable-step'],
+      );
+      assert.match(error.diagnostics[0]!.reason, /`confirm` step `b`.*--yes/);
+      assert.match(error.diagnostics[1]!.reason, /operator step `c`.*--automate/);
+      return true;
+    });
+    assert.equal(existsSync(path.join(path.dirname(file), 'a-ran')), false);
+    const answered = await run(source, { yes: true, automate: true });
+    assert.equal(answered.result.exitCode, 0);
+    assert.deepEqual(answered.reporter.of('output').map((event) => event.text), ['ran', 'automated']);
   });
 
   it('waits for the operator on a manual step of a real target, and runs its automation with --automate', async () => {
     const source = `${targets}# A\n\nClick **Add**.\n\n${fence}ts step manual\nconsole.log('automated')\n${fence}\n`;
-    const refused = await run(source);
-    assert.equal(refused.result.exitCode, 1);
-    assert.match(refused.reporter.of('step-end')[0]?.failure?.message ?? '', /--automate/);
     const answered = await run(source, {
       interaction: { interactive: true, confirm: async () => true, manual: async () => 'done' },
     });
@@ -131,8 +149,9 @@ describe('running a runbook', () => {
     assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
   });
 
+  // The document is in run-begin (the reports render it): the secret is made at run time, as a real one is read.
   it('keeps secrets out of every event', async () => {
-    const { reporter } = await run(`# A\n${fence}ts step\nconst value = secrets.mark('TOKEN', 'hunter2-canary-value')\nconsole.log('token is', value)\nthrow new Error('failed with ' + value)\n${fence}\n`);
+    const { reporter } = await run(`# A\n${fence}ts step\nconst value = secrets.mark('TOKEN', ['hunter2', 'canary', 'value'].join('-'))\nconsole.log('token is', value)\nthrow new Error('failed with ' + value)\n${fence}\n`);
     const text = JSON.stringify(reporter.events);
     assert.equal(text.includes('hunter2-canary-value'), false);
     assert.match(text, /\[secret:TOKEN\]/);

@@ -29,10 +29,15 @@ describe('runbook validate', () => {
   });
 
   it('stamps after a passing sandbox run and never after a failing one', async () => {
-    const passing = await writeRunbook(`${header('2026-01-01')}# A\n${fence}ts step\nconsole.log(target.name)\n${fence}\n`);
+    const passing = await writeRunbook(
+      `${header('2026-01-01')}# A\n${fence}ts step\nconsole.log(target.name)\n${fence}\n# Diagnose\n${fence}ts step on-demand rollback=none reason="read-only"\n${fence}\n# Prod only\n${fence}ts step when=prod\n${fence}\n`,
+    );
     const ok = await validateRunbook({ file: passing, reporters: [collector()], sandbox: noSandbox }, new Date('2026-11-30T10:00:00Z'));
     assert.equal(ok.run.exitCode, 0);
-    assert.match(readFileSync(passing, 'utf8'), /last-validated: 2026-11-30\nvalidation-method: runbook validate, full run on the sandbox target \(run \S+\), every verify and expect block passed\n/);
+    assert.match(
+      readFileSync(passing, 'utf8'),
+      /last-validated: 2026-11-30\nvalidation-method: runbook validate on the sandbox target \(run \S+\), 1 of 3 steps ran and passed with their verify and expect blocks; did not run diagnose, prod-only\n/,
+    );
 
     const source = `${header('2026-01-01')}# A\n${fence}ts step\nthrow new Error('drift')\n${fence}\n`;
     const failing = await writeRunbook(source);
@@ -69,6 +74,7 @@ describe('runbook check --replay', () => {
     const line = doctored.split('\n').indexOf('ok expires_in 7200 error None') + 1;
     const { code, stdout } = await runCli(['check', 'runbook.md', '--replay', '--repo', path.join(repoRoot, 'fixtures', 'platform')], { cwd: path.dirname(file) });
     assert.equal(code, 1);
-    assert.match(stdout, new RegExp(`^runbook\\.md:${line}:1[^ ]*: .*output differs from the documented expect block.* \\[drift-replay\\]$`, 'm'));
+    // The run's own message, passed on unchanged: its place, reason, rule id and note.
+    assert.match(stdout, new RegExp(`^runbook\\.md:${line}:1: Unexpected output, expected what the expect block documents \\[run-expect\\]\n    expected: ok expires_in 7200 error None\n    actual:   ok expires_in \\d+ error None$`, 'm'));
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ServerError } from '@azure/msal-node';
 import { decodeJwt } from 'jose';
-import { createFetch } from '../../runner/net/tls.ts';
+import { createFetch } from '../../common/net/tls.ts';
 import { currentSecret, GRAPH_SCOPES, msalClient, startIdentitySandbox } from '../test/helpers.ts';
 
 type Sandbox = Awaited<ReturnType<typeof startIdentitySandbox>>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
-import { createFetch } from '../../runner/net/tls.ts';
+import { createFetch } from '../../common/net/tls.ts';
 import { controlRequest } from '../client.ts';
 import { currentSecret, GRAPH_SCOPES, msalClient, sandboxGraphClient, startIdentitySandbox, startNotificationListener, type NotificationListener } from '../test/helpers.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
-import { repoPath } from '../../runner/repo.ts';
+import { repoPath } from '../../common/repo.ts';
 
 /**
  * The programs the sandbox starts as separate processes: the containers' processes, the image's `python` and the

@@ -7,7 +7,7 @@ import { startTempSandbox } from '../test/helpers.ts';
 import { createIdentityComponent } from '../identity/index.ts';
 import { createPlatformComponent, platformOf, type Platform, type PlatformOptions } from './platform.ts';
 
-export { waitFor } from '../../runner/test/helpers.ts';
+export { waitFor } from '../../common/testing.ts';
 
 export interface TestSandbox {
   sandbox: SandboxHandle;

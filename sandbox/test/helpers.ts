@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
 import { Client } from '@microsoft/microsoft-graph-client';
-import { createGraphFetchOptions } from '../../runner/net/graph.ts';
-import { createMsalNetworkClient } from '../../runner/net/msal.ts';
+import { createGraphFetchOptions } from '../../common/net/graph.ts';
+import { createMsalNetworkClient } from '../../common/net/msal.ts';
 import { createIdentityComponent, type IdentityOptions } from '../identity/index.ts';
 import { startSandbox, type SandboxHandle, type SandboxOptions } from '../index.ts';
 

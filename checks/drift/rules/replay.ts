@@ -1,10 +1,14 @@
 import type { DriftRule } from '../types.ts';
 
-/** With `--replay`, a verify or expect that fails on the sandbox is drift between the document and the system. */
+/**
+ * With `--replay`, a verify or expect that fails on the sandbox is drift between the document and the system. The
+ * run's own messages are passed on unchanged: the same place, reason, rule id (`run-verify`, ...) and note as the run
+ * printed.
+ */
 export const replay: DriftRule = {
   id: 'drift-replay',
   description: 'With --replay, every verify and expect block passes when the runbook runs on the sandbox',
-  async check({ runbook, replay: run, report }) {
+  async check({ runbook, replay: run, report, relay }) {
     if (!run) return;
     let result: Awaited<ReturnType<typeof run>>;
     try {
@@ -13,11 +17,6 @@ export const replay: DriftRule = {
       report(`Unexpected replay failure: ${error instanceof Error ? error.message : String(error)}, expected the runbook to run on the sandbox`, { line: 1, column: 1 });
       return;
     }
-    for (const failure of result.failures) {
-      report(`Unexpected failing \`${failure.blockRole}\` on replay: ${failure.message}, expected it to pass on the sandbox`, {
-        line: failure.line,
-        column: failure.column,
-      });
-    }
+    for (const message of result.messages) relay(message);
   },
 };

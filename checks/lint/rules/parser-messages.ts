@@ -1,4 +1,4 @@
-import { severityOf } from '../../../runner/diagnostics.ts';
+import { severityOf } from '../../../common/diagnostics.ts';
 import type { LintRule } from '../types.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createFetch, type FetchLike } from '../../../runner/net/tls.ts';
+import { createFetch, type FetchLike } from '../../../common/net/tls.ts';
 import type { SandboxContext } from '../../types.ts';
 import type { Directory, User } from '../directory.ts';
 import { SEED } from '../seed.ts';

@@ -2,7 +2,7 @@
  * Sandbox time inside a container. The clock lives in the sandbox process; containers poll the docker daemon for it
  * (cheap, loopback) and also notice from the poll when the sandbox is gone, so no container outlives it.
  */
-import { isAlive } from '../../../runner/pid.ts';
+import { isAlive } from '../../../common/pid.ts';
 export interface ContainerClock {
   now(): number;
   /** Called on every poll with the sandbox's now; renewal timers hang off this. */

@@ -10,7 +10,8 @@ import type { ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.
 
 const control = process.env.DOCKER_SANDBOX_CONTROL ?? '';
 
-class UsageError extends Error {}
+/** A failure docker itself reports in these words (printed as is, exit 1): not the runbook CLI's usage errors. */
+class DockerError extends Error {}
 
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
   let res: Response;
@@ -19,14 +20,14 @@ async function api<T>(path: string, init?: { method: string; body: unknown }): P
       method: init.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body),
     });
   } catch {
-    throw new UsageError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+    throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   }
   return { status: res.status, body: (await res.json()) as T };
 }
 
 async function container(name: string): Promise<ExecSpec> {
   const { status, body } = await api<ExecSpec & { error?: string }>(`/containers/${encodeURIComponent(name)}`);
-  if (status !== 200) throw new UsageError(`Error response from daemon: No such container: ${name}`);
+  if (status !== 200) throw new DockerError(`Error response from daemon: No such container: ${name}`);
   return body;
 }
 
@@ -50,18 +51,18 @@ async function compose(args: string[]): Promise<number> {
     else break;
   }
   const sub = args[i];
-  if (sub !== 'up') throw new UsageError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
+  if (sub !== 'up') throw new DockerError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
   const services: string[] = [];
   let forceRecreate = false;
   for (const a of args.slice(i + 1)) {
     if (a === '--force-recreate') forceRecreate = true;
     else if (a === '-d' || a === '--detach' || a === '--no-deps' || a === '--remove-orphans') continue;
     else if (a === '--build') continue;
-    else if (a.startsWith('-')) throw new UsageError(`unknown flag: ${a}`);
+    else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
     else services.push(a);
   }
   const composeFile = resolve(file);
-  if (!existsSync(composeFile)) throw new UsageError(`open ${composeFile}: no such file or directory`);
+  if (!existsSync(composeFile)) throw new DockerError(`open ${composeFile}: no such file or directory`);
   const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate } });
   for (const line of body.progress) process.stderr.write(`${line}\n`);
   if (body.error) { process.stderr.write(`${body.error}\n`); return 1; }
@@ -83,13 +84,13 @@ async function ps(args: string[]): Promise<number> {
     const a = args[i]!;
     if (a === '--filter' || a === '-f') {
       const [k, v] = args[++i]!.split(/=(.*)/s);
-      if (k !== 'name') throw new UsageError(`the sandbox supports only name filters, got ${k}`);
+      if (k !== 'name') throw new DockerError(`the sandbox supports only name filters, got ${k}`);
       names.push(v ?? '');
     } else if (a === '--format') format = args[++i];
     else if (a === '-a' || a === '--all') all = true;
     else if (a === '-q' || a === '--quiet') quiet = true;
     else if (a === '--no-trunc') continue;
-    else throw new UsageError(`unknown flag: ${a}`);
+    else throw new DockerError(`unknown flag: ${a}`);
   }
   const [{ body: list }, { body: clock }] = await Promise.all([
     api<ContainerView[]>('/containers'), api<{ now: number }>('/clock'),
@@ -137,9 +138,9 @@ async function exec(args: string[]): Promise<number> {
   }
   const name = args[i];
   const cmd = args.slice(i + 1);
-  if (!name || !cmd.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
+  if (!name || !cmd.length) throw new DockerError('"docker exec" requires at least 2 arguments.');
   const { container: c, env } = await container(name);
-  if (c.state !== 'running') throw new UsageError(`Error response from daemon: container ${c.id} is not running`);
+  if (c.state !== 'running') throw new DockerError(`Error response from daemon: container ${c.id} is not running`);
   const mappedEnv = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, mapWord(c.root, v)]));
   // PYTHONPATH=/app from the operator is added to (not instead of) what the image itself puts on the path.
   if (mappedEnv.PYTHONPATH && env.PYTHONPATH) mappedEnv.PYTHONPATH = `${mappedEnv.PYTHONPATH}:${env.PYTHONPATH}`;
@@ -168,16 +169,16 @@ async function logs(args: string[]): Promise<number> {
     else if (a.startsWith('--since=')) since = a.slice(8);
     else if (a === '-t' || a === '--timestamps') timestamps = true;
     else if (a === '-n' || a === '--tail') tail = Number(args[++i]);
-    else if (a.startsWith('-')) throw new UsageError(`unknown flag: ${a}`);
+    else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
     else name = a;
   }
-  if (!name) throw new UsageError('"docker logs" requires exactly 1 argument.');
+  if (!name) throw new DockerError('"docker logs" requires exactly 1 argument.');
   const { container: c } = await container(name);
   const [{ body: lines }, { body: clock }] = await Promise.all([
     api<LogLine[]>(`/containers/${encodeURIComponent(c.name)}/logs`), api<{ now: number }>('/clock'),
   ]);
   const from = since === undefined ? -Infinity : parseSince(since, clock.now);
-  if (from === undefined) throw new UsageError(`invalid value for "since": ${since}`);
+  if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
   let shown = lines.filter((l) => l.t >= from);
   if (tail !== undefined && tail >= 0) shown = shown.slice(-tail);
   for (const l of shown) {
@@ -189,7 +190,7 @@ async function logs(args: string[]): Promise<number> {
 
 async function cp(args: string[]): Promise<number> {
   const [src, dest] = args.filter((a) => !a.startsWith('-'));
-  if (!src || !dest) throw new UsageError('"docker cp" requires exactly 2 arguments.');
+  if (!src || !dest) throw new DockerError('"docker cp" requires exactly 2 arguments.');
   const side = async (p: string): Promise<string> => {
     const m = /^([^/:][^:]*):(.*)$/.exec(p);
     if (!m) return resolve(p);
@@ -198,9 +199,9 @@ async function cp(args: string[]): Promise<number> {
   };
   const from = await side(src);
   let to = await side(dest);
-  if (!existsSync(from)) throw new UsageError(`lstat ${src}: no such file or directory`);
+  if (!existsSync(from)) throw new DockerError(`lstat ${src}: no such file or directory`);
   if (existsSync(to) && statSync(to).isDirectory()) to = join(to, basename(from));
-  if (!existsSync(dirname(to))) throw new UsageError(`Error response from daemon: Could not find the file ${dirname(dest)} in container`);
+  if (!existsSync(dirname(to))) throw new DockerError(`Error response from daemon: Could not find the file ${dirname(dest)} in container`);
   mkdirSync(dirname(to), { recursive: true });
   cpSync(from, to, { recursive: true });
   process.stderr.write(`Successfully copied ${statSync(to).size}B to ${dest}\n`);
@@ -250,14 +251,14 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect': return inspect(rest);
     case 'container': return rest[0] === 'ls' ? ps(rest.slice(1)) : main(rest);
     default:
-      throw new UsageError(`docker: '${cmd ?? ''}' is not a docker command supported by the sandbox.`);
+      throw new DockerError(`docker: '${cmd ?? ''}' is not a docker command supported by the sandbox.`);
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: Error) => {
-    process.stderr.write(`${err instanceof UsageError ? err.message : `docker: ${err.message}`}\n`);
+    process.stderr.write(`${err instanceof DockerError ? err.message : `docker: ${err.message}`}\n`);
     process.exitCode = 1;
   },
 );

@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import { entrypoint } from '../entrypoints.ts';
 import type { ServiceSpec } from './compose.ts';
 import type { ContainerView, LogLine } from './types.ts';
-import { repoPath } from '../../../runner/repo.ts';
+import { repoPath } from '../../../common/repo.ts';
 
 const pySite = repoPath('sandbox', 'platform', 'backend', 'pysite');
 /** The backend image's /app: the compose build context is services/backend. */

@@ -1,3 +1,5 @@
+import { parseDuration } from '../../../common/duration.ts';
+
 /** Docker's `units.HumanDuration`, so `docker ps` Status reads exactly like the real one ("Up 3 seconds"). */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -16,14 +18,14 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
+/** Go's time.ParseDuration has no days or weeks. */
+const GO_UNITS = ['ms', 's', 'm', 'h'] as const;
+
 /** Parses `--since` values: Go durations ("5m", "1h30m", "10s") relative to now, RFC 3339, or unix seconds. */
 export function parseSince(value: string, now: number): number | undefined {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length && parts.map((p) => p[0]).join('') === value) {
-    return now - parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
-  }
+  const ago = parseDuration(value, GO_UNITS);
+  if (ago !== undefined) return now - ago;
   const t = Date.parse(value);
   return Number.isNaN(t) ? undefined : t;
 }

@@ -1,6 +1,6 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { repoPath } from '../../../runner/repo.ts';
+import { repoPath } from '../../../common/repo.ts';
 
 /** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
 export const fixturePlatformDir = repoPath('fixtures', 'platform');

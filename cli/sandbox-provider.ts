@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { SandboxLease } from './run.ts';
+import type { SandboxLease } from '../runner/run.ts';
 
 /**
  * `--target sandbox`: a sandbox already started with `runbook sandbox up` in this workspace is used as it is (its

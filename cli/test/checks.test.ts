@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { checkCommand, lintCommand } from './cli.ts';
-import { captureIO, copyPlatform, edit, PLATFORM, ROOT, SAMPLE, tempDir } from './testing.ts';
+import { diagnostic } from '../../common/diagnostics.ts';
+import { runCli } from '../../runner/test/helpers.ts';
+import { checkCommand, lintCommand } from '../commands/checks.ts';
+import { captureIO, copyPlatform, edit, PLATFORM, ROOT, SAMPLE, tempDir } from '../../checks/testing.ts';
 
 const NOW = new Date('2026-07-01T00:00:00Z');
 const sample = path.join(ROOT, SAMPLE);
@@ -17,7 +19,7 @@ function writeDoc(content: string): string {
 describe('runbook lint', () => {
   it('exits 0 on a clean runbook and says so on stderr only', async () => {
     const io = captureIO();
-    assert.equal(await lintCommand([sample], io), 0);
+    assert.equal(await lintCommand({ file: sample }, io), 0);
     assert.deepEqual(io.out, []);
     assert.deepEqual(io.err, [`runbook lint: ${sample}: no problems`]);
   });
@@ -25,7 +27,7 @@ describe('runbook lint', () => {
   it('exits 1 with one formatted diagnostic per line on stdout and a summary on stderr', async () => {
     const file = writeDoc('---\ntitle: T\n---\n\n```bash\necho $API_TOKEN\n```\n');
     const io = captureIO();
-    assert.equal(await lintCommand([file], io), 1);
+    assert.equal(await lintCommand({ file }, io), 1);
     assert.deepEqual(io.out, [
       `${file}:1:1-1:4: Unexpected front matter without \`owner\`, \`backup-owner\`, \`last-validated\`, \`validation-method\`, \`severity\`, \`time-to-complete\`, \`related-services\`, expected every required key [front-matter-required]`,
       `${file}:6:6-6:16: Unexpected secret \`$API_TOKEN\` printed by \`echo\`, expected it written to a file or piped, never printed [no-secret-output]`,
@@ -36,24 +38,28 @@ describe('runbook lint', () => {
   it('exits 2 for a document the parser rejects, still listing why', async () => {
     const file = writeDoc('---\ntitle: [unclosed\n---\n');
     const io = captureIO();
-    assert.equal(await lintCommand([file], io), 2);
+    assert.equal(await lintCommand({ file }, io), 2);
     assert.ok(io.out.some((line) => line.endsWith('[front-matter-yaml]')), io.out.join('\n'));
   });
 
   it('exits 2 for a missing file or a bad flag, without a stack trace', async () => {
     const io = captureIO();
-    assert.equal(await lintCommand(['no-such-runbook.md'], io), 2);
-    assert.equal(await lintCommand([sample, '--nope'], io), 2);
+    assert.equal(await lintCommand({ file: 'no-such-runbook.md' }, io), 2);
     assert.deepEqual(io.out, []);
     assert.match(io.err[0]!, /^runbook lint: cannot read no-such-runbook\.md: no such file$/);
-    assert.match(io.err[1]!, /^runbook lint: Unknown option '--nope'/);
+    // Flags are commander's: the one program refuses an unknown one before any command runs.
+    const flag = await runCli(['lint', sample, '--nope']);
+    assert.equal(flag.code, 2);
+    assert.equal(flag.stdout, '');
+    assert.match(flag.stderr, /^error: unknown option '--nope'/);
+    assert.doesNotMatch(flag.stderr, /at .*\.ts:\d+/);
   });
 });
 
 describe('runbook check', () => {
   it('exits 0 when the runbook matches the repo', async () => {
     const io = captureIO();
-    assert.equal(await checkCommand([sample, '--repo', PLATFORM], { now: NOW, io }), 0);
+    assert.equal(await checkCommand({ file: sample, repo: PLATFORM }, { now: NOW, io }), 0);
     assert.deepEqual(io.out, []);
   });
 
@@ -62,7 +68,7 @@ describe('runbook check', () => {
     try {
       edit(platform.dir, 'docker-compose.production.yml', '  backend-gateway:', '  api-gateway:');
       const io = captureIO();
-      assert.equal(await checkCommand([sample, '--repo', platform.dir], { now: NOW, io }), 1);
+      assert.equal(await checkCommand({ file: sample, repo: platform.dir }, { now: NOW, io }), 1);
       assert.deepEqual(io.out, [
         `${sample}:46:154-46:169: Unexpected compose service or container \`backend-gateway\`, expected one of: api-gateway, backend-b2b, celery-beat, celery-worker, curateme-backend-b2b, curateme-backend-gateway, curateme-celery-beat, curateme-celery-worker, curateme-runner-agent, runner-agent [drift-compose]`,
       ]);
@@ -74,15 +80,15 @@ describe('runbook check', () => {
   it('exits 1 when the runbook is stale, and --max-age decides what stale means', async () => {
     const io = captureIO();
     const now = new Date('2026-11-30T00:00:00Z');
-    assert.equal(await checkCommand([sample, '--repo', PLATFORM], { now, io }), 1);
-    assert.equal(await checkCommand([sample, '--repo', PLATFORM, '--max-age', '365'], { now, io }), 0);
+    assert.equal(await checkCommand({ file: sample, repo: PLATFORM }, { now, io }), 1);
+    assert.equal(await checkCommand({ file: sample, repo: PLATFORM, maxAge: '365' }, { now, io }), 0);
   });
 
   it('exits 2 for usage mistakes', async () => {
     const io = captureIO();
-    assert.equal(await checkCommand([sample, '--max-age', 'soon'], { io }), 2);
-    assert.equal(await checkCommand([sample, '--repo', '/no/such/repo'], { io }), 2);
-    assert.equal(await checkCommand([sample, '--replay'], { io }), 2);
+    assert.equal(await checkCommand({ file: sample, maxAge: 'soon' }, { io }), 2);
+    assert.equal(await checkCommand({ file: sample, repo: '/no/such/repo' }, { io }), 2);
+    assert.equal(await checkCommand({ file: sample, replay: true }, { io }), 2);
     assert.deepEqual(io.err, [
       'runbook check: --max-age expects a whole number of days, got `soon`',
       'runbook check: platform repo not found: /no/such/repo (give one with --repo DIR)',
@@ -92,8 +98,18 @@ describe('runbook check', () => {
 
   it('reports replay failures as drift', async () => {
     const io = captureIO();
-    const replay = async () => ({ failures: [{ message: 'expected 1, got 0', line: 30, column: 1, blockRole: 'verify' }] });
-    assert.equal(await checkCommand([sample, '--repo', PLATFORM, '--replay'], { now: NOW, io, replay }), 1);
-    assert.deepEqual(io.out, [`${sample}:30:1: Unexpected failing \`verify\` on replay: expected 1, got 0, expected it to pass on the sandbox [drift-replay]`]);
+    const failed = diagnostic('Unexpected output, expected what the expect block documents', {
+      file: sample,
+      place: { line: 30, column: 1 },
+      ruleId: 'run-expect',
+      note: 'expected: status 200\nactual:   status 401',
+    });
+    const replay = async () => ({ messages: [failed] });
+    assert.equal(await checkCommand({ file: sample, repo: PLATFORM, replay: true }, { now: NOW, io, replay }), 1);
+    assert.deepEqual(io.out, [
+      `${sample}:30:1: Unexpected output, expected what the expect block documents [run-expect]`,
+      '    expected: status 200',
+      '    actual:   status 401',
+    ]);
   });
 });

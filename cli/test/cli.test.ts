@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
-import { fence, runCli, writeRunbook } from './helpers.ts';
+import { fence, runCli, writeRunbook } from '../../runner/test/helpers.ts';
 
 describe('runbook CLI', () => {
   it('exits 2 with one positioned diagnostic a line and no stack trace for an invalid runbook', async () => {
@@ -105,5 +105,19 @@ describe('runbook CLI', () => {
     const { code, stdout } = await runCli(['--help']);
     assert.equal(code, 0);
     assert.match(stdout, /run \[options\] \[file\]/);
+  });
+
+  it('passes the sandbox flags to its commands as typed options, and refuses malformed ones with 2', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'runbook-sandbox-flags-'));
+    const status = await runCli(['sandbox', 'status', '--json', '--dir', dir]);
+    assert.equal(status.code, 1);
+    assert.deepEqual(JSON.parse(status.stdout), { running: false });
+    const byDefault = await runCli(['sandbox', '--dir', dir]);
+    assert.equal(byDefault.code, 1);
+    assert.match(byDefault.stdout, /^sandbox not running$/m);
+    assert.equal((await runCli(['sandbox', 'fault', 'token', '--count', 'two', '--dir', dir])).code, 2);
+    const clock = await runCli(['sandbox', 'clock', 'rewind', '--dir', dir]);
+    assert.equal(clock.code, 2);
+    assert.match(clock.stderr, /^runbook sandbox clock: expected `clock` or `clock advance <duration>`$/m);
   });
 });

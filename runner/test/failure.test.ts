@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { readJournal } from '../journal/journal.ts';
+import { fence, runCli, writeRunbook } from './helpers.ts';
+
+/** A step section: its block appends `do NAME` to `log`, its rollback `undo NAME`; `body` runs after the append. */
+function section(name: string, options: { attributes?: string; body?: string; rollback?: string } = {}): string {
+  const rollback = options.rollback ?? `await fs.appendFile('log', 'undo ${name}\\n')`;
+  return [
+    `# ${name}`,
+    `${fence}ts step id=${name}${options.attributes ? ` ${options.attributes}` : ''}`,
+    `await fs.appendFile('log', 'do ${name}\\n')`,
+    ...(options.body ? [options.body] : []),
+    fence,
+    ...(rollback === 'none' ? [] : [`${fence}ts rollback`, rollback, fence]),
+    '',
+  ].join('\n');
+}
+
+async function fixture(...sections: string[]): Promise<{ file: string; dir: string; log: () => string[] }> {
+  const file = await writeRunbook(sections.join('\n'));
+  const dir = path.dirname(file);
+  const log = () => {
+    try {
+      return readFileSync(path.join(dir, 'log'), 'utf8').trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  return { file, dir, log };
+}
+
+function journalOf(dir: string, runId?: string) {
+  const runs = path.join(dir, '.runbook', 'runs');
+  return readJournal(path.join(runs, runId ?? readdirSync(runs).sort().at(-1)!));
+}
+
+/** Fails until a file named `fixed` exists: the cause an operator fixes before resuming. */
+const failsUntilFixed = "if (!(await fs.pathExists('fixed'))) throw new Error('token request failed: 401')";
+
+describe('the point of no return', () => {
+  it('never runs an earlier rollback once an irreversible step took effect; says what is in service and what to run', async () => {
+    const { file, dir, log } = await fixture(
+      section('create'),
+      section('delete-old', { attributes: 'irreversible rollback=none reason="gone for good"', rollback: 'none' }),
+      section('check', { body: failsUntilFixed }),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(log(), ['do create', 'do delete-old', 'do check', 'undo check']);
+    const { events, meta } = journalOf(dir);
+    const fix = events.find((event) => event.kind === 'forward-fix');
+    assert.ok(fix && fix.kind === 'forward-fix');
+    assert.deepEqual(fix.inService, ['create', 'delete-old']);
+    assert.match(run.stdout, /forward fix needed: delete-old \(line \d+\) is irreversible and took effect/);
+    assert.match(run.stdout, /In service: what create, delete-old did \(up to delete-old, line \d+\); rolled back: check\./);
+    assert.match(run.stdout, new RegExp(`Next: fix the cause, then \`runbook resume ${meta.runId}\``));
+
+    writeFileSync(path.join(dir, 'fixed'), '');
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.deepEqual(log(), ['do create', 'do delete-old', 'do check', 'undo check', 'do check']);
+  });
+
+  it('treats an irreversible step that began as taken effect, even when it failed', async () => {
+    const { file, dir, log } = await fixture(section('create'), section('delete-old', { attributes: 'irreversible rollback=none reason="gone"', rollback: 'none', body: "throw new Error('half-way')" }));
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1);
+    assert.deepEqual(log(), ['do create', 'do delete-old']);
+    assert.match(run.stdout, /forward fix needed/);
+  });
+});
+
+describe('a rollback that refuses', () => {
+  it('stops the remaining rollbacks and ends with the forward-fix message; resume goes forward from what was undone', async () => {
+    const { file, dir, log } = await fixture(
+      section('one'),
+      section('two', { rollback: "await fs.appendFile('log', 'refuse two\\n'); refuse('this would remove the last valid credential')" }),
+      section('three'),
+      section('four', { body: failsUntilFixed }),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(log(), ['do one', 'do two', 'do three', 'do four', 'undo four', 'undo three', 'refuse two']);
+    assert.match(run.stdout, /the rollback of two refused: this would remove the last valid credential; the earlier rollbacks were not run/);
+    assert.match(run.stdout, /In service: what one, two did \(up to two, line \d+\); rolled back: four, three\./);
+
+    writeFileSync(path.join(dir, 'fixed'), '');
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.deepEqual(log().slice(7), ['do three', 'do four']);
+  });
+});
+
+describe('retries of a step with a rollback', () => {
+  it('run the rollback between attempts', async () => {
+    const { file, dir, log } = await fixture(section('flaky', { attributes: 'retries=2 retry-delay=10ms', body: "state.n = (state.n ?? 0) + 1\nif (state.n < 3) throw new Error('flaky')" }));
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 0, run.stdout);
+    assert.deepEqual(log(), ['do flaky', 'undo flaky', 'do flaky', 'undo flaky', 'do flaky']);
+  });
+});
+
+describe('resume', () => {
+  it('continues a rollback cut short by kill -9, newest first, and never goes forward', async () => {
+    const { file, dir, log } = await fixture(
+      section('one'),
+      section('two', { rollback: "await fs.appendFile('log', 'undo two\\n'); console.log('undoing two'); await $`sleep 30`" }),
+      section('three', { body: "throw new Error('broken')" }),
+      section('four'),
+    );
+    let killed = false;
+    const first = await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (!killed && text.includes('undoing two')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    assert.equal(first.signal, 'SIGKILL');
+    assert.deepEqual(log(), ['do one', 'do two', 'do three', 'undo three', 'undo two']);
+
+    // The rollback of two runs again (it never finished), so it must not sleep this time.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('await $`sleep 30`', ''));
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
+    assert.deepEqual(log(), ['do one', 'do two', 'do three', 'undo three', 'undo two', 'undo two', 'undo one']);
+    assert.match(resumed.stdout, /resuming the rollbacks this run had begun: two \(line \d+\), one \(line \d+\)/);
+
+    const again = await runCli(['resume'], { cwd: dir });
+    assert.match(again.stderr, /already ended/);
+    assert.equal(log().length, 7);
+  });
+
+  it('refuses a run that is not the latest on its target, naming the newer run (exit 2)', async () => {
+    const { file, dir } = await fixture(section('one', { body: "console.log('holding'); await $`sleep 30`" }));
+    let killed = false;
+    await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (!killed && text.includes('holding')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    const old = journalOf(dir).meta.runId;
+    writeFileSync(file, readFileSync(file, 'utf8').replace("console.log('holding'); await $`sleep 30`", ''));
+    const newer = await runCli(['run', file], { cwd: dir });
+    assert.equal(newer.code, 0, newer.stderr);
+    const newerId = journalOf(dir).meta.runId;
+    const stale = await runCli(['resume', old], { cwd: dir });
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, new RegExp(`Unexpected resume of run ${old}, expected the latest run on target local: run ${newerId} started after it.*\\[stale-run\\]`));
+  });
+});
+
+describe('interrupts', () => {
+  it('a second Ctrl-C during the rollbacks names those left and exits 130; resume does them', async () => {
+    const { file, dir, log } = await fixture(
+      section('one'),
+      section('two', { rollback: "await fs.appendFile('log', 'undo two\\n'); console.log('undoing two'); await $`sleep 30`" }),
+      section('three', { body: "console.log('waiting'); await $`sleep 30`" }),
+    );
+    let signals = 0;
+    const run = await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (signals === 0 && text.includes('│ waiting')) {
+          signals = 1;
+          child.kill('SIGINT');
+        } else if (signals === 1 && text.includes('│ undoing two')) {
+          signals = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.equal(run.code, 130, run.stdout + run.stderr);
+    assert.match(run.stdout, /stopped during the rollbacks; still to do, newest first: two \(line \d+\), one \(line \d+\)\. `runbook resume \S+` does them/);
+    assert.deepEqual(log(), ['do one', 'do two', 'do three', 'undo three', 'undo two']);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace("console.log('undoing two'); await $`sleep 30`", ''));
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 130, resumed.stdout + resumed.stderr);
+    assert.deepEqual(log().slice(5), ['undo two', 'undo one']);
+  });
+});
