@@ -21,6 +21,7 @@ import type { Interaction } from '../runner/execute/engine.ts';
 import { jsonReporter } from '../runner/report/json.ts';
 import { junitReporter } from '../runner/report/junit.ts';
 import { markdownReporter } from '../runner/report/markdown.ts';
+import { htmlReporter } from '../runner/report/html.ts';
 import { plainReporter } from '../runner/report/plain.ts';
 import { runFile } from '../runner/run.ts';
 import type { ContainerView } from '../sandbox/platform/docker/types.ts';
@@ -75,7 +76,9 @@ async function valueCells(page: Page) {
 }
 
 test('replays the full rotation of runbook.md, its portal steps clicked in Chromium', async ({ page, context, sandbox }, testInfo) => {
-  test.setTimeout(60_000);
+  // The rotation alone takes about 35 s on an idle machine (13 steps, a recreation of four containers); a shared CI runner
+  // needs headroom, or the replay fails on load instead of on what it checks.
+  test.setTimeout(150_000);
   const facts = sandbox.facts as Record<string, string>;
   const platform = platformOf(sandbox.context);
   if (!platform) throw new Error('the sandbox has no platform side');
@@ -149,7 +152,7 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
     interaction,
     // The worker's sandbox, shared with the other tests of this worker: the run must not stop it.
     sandbox: async () => ({ facts: { ...facts }, release: async () => undefined }),
-    reporters: [plainReporter((text) => printed.push(text)), jsonReporter((text) => events.push(text)), junitReporter(reports), markdownReporter(reports)],
+    reporters: [plainReporter((text) => printed.push(text)), jsonReporter((text) => events.push(text)), junitReporter(reports), markdownReporter(reports), htmlReporter(reports)],
   }).finally(() => {
     writeFileSync(testInfo.outputPath('runner', 'stdout.txt'), printed.join(''));
     writeFileSync(testInfo.outputPath('runner', 'events.jsonl'), events.join(''));
@@ -245,6 +248,7 @@ test('leaves no secret value the tenant issued in any artifact of the rotation',
       path.join('runner', 'events.jsonl'),
       path.join('runner', 'junit.xml'),
       path.join('runner', 'runbook.executed.md'),
+      path.join('runner', 'runbook.executed.html'),
     ]),
   );
   expect(names.some((name) => /^workspace\/\.runbook\/runs\/[^/]+\/journal\.jsonl$/.test(name))).toBe(true);

@@ -7,7 +7,8 @@ import type { Span } from '../common/position.ts';
 
 export type { Point, Span } from '../common/position.ts';
 
-export const ROLES = ['step', 'verify', 'expect', 'rollback'] as const;
+/** `setup`: code every block of the document shares (helpers, clients bound to the target); it runs on every run. */
+export const ROLES = ['step', 'verify', 'expect', 'rollback', 'setup'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A value from the info string: `key=value` gives a string, a bare `key` gives true. */

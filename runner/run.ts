@@ -78,7 +78,7 @@ async function createNet(caPem: string | undefined, modules: Record<string, unkn
   const msal = modules['msal'] ? await import('../common/net/msal.ts') : undefined;
   const graph = modules['graph'] ? await import('../common/net/graph.ts') : undefined;
   const unavailable = (name: string) => () => {
-    throw new Error(`net.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
+    throw new Error(`trust.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
   };
   return {
     fetch: tls ? (tls.createFetch(caPem) as typeof fetch) : fetch,

@@ -22,7 +22,7 @@ describe('runbook CLI', () => {
     const file = await writeRunbook(`# A\n${fence}ts step\nconst x = ;\n${fence}\n`);
     const { code, stderr } = await runCli(['run', file]);
     assert.equal(code, 2);
-    assert.match(stderr, /rb\.md:3:11-3:12: Unexpected syntax in `step` block: Unexpected ";" \[block-syntax\]/);
+    assert.match(stderr, /rb\.md:3:11-3:12: Unexpected syntax in `ts step` block: Expression expected\. \[block-syntax\]/);
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
   });
 
@@ -99,6 +99,15 @@ describe('runbook CLI', () => {
     const packages = new Set((JSON.parse(await readFile(out, 'utf8')) as string[]).map((loaded) => loaded.split('node_modules/').pop()!.split('/')[0]));
     assert.ok(packages.has('commander'), 'the record sees the packages the CLI does load');
     for (const unneeded of ['zx', 'expect', 'ssh2', 'node-forge', 'undici']) assert.ok(!packages.has(unneeded), `plan loaded ${unneeded}`);
+  });
+
+  it('reports resume of an unknown run id as an unknown run (exit 2), not as a file position', async () => {
+    const dir = path.dirname(await writeRunbook('# x\n'));
+    for (const id of ['2026-01-01T00-00-00-000-abcdef', '../../etc']) {
+      const { code, stderr } = await runCli(['resume', id], { cwd: dir });
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr.trim(), `runbook resume: unknown run \`${id}\`, expected the id of a run of this workspace (it has none)`);
+    }
   });
 
   it('prints help and exits 0', async () => {

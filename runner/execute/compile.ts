@@ -6,11 +6,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
+import { blockSyntaxDiagnostics } from '../parse/syntax.ts';
 
 /** The names every block sees; the context object provides each of them. */
 export const BLOCK_GLOBALS = [
   '$', 'state', 'target', 'secrets', 'console', 'expect', 'result', 'step', 'fs', 'path', 'os', 'sleep', 'retry',
-  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'net', 'refuse',
+  'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'trust', 'refuse',
 ] as const;
 
 // A name not inside a longer identifier. `${` (template interpolation) is no use of `$`.
@@ -27,9 +28,15 @@ export function globalsUsedBy(code: string): string[] {
 
 export type BlockFunction = (context: Record<string, unknown>) => Promise<unknown>;
 
+/** The names a block binds for itself on each execution; everything else is the same for the whole run. */
+export const PER_BLOCK_GLOBALS = ['$', 'console', 'result', 'step', 'signal'] as const;
+
 export interface CompiledRunbook {
-  /** The function of each runnable block, by `Block.index`. */
-  blocks: BlockFunction[];
+  /**
+   * Runs the document's setup blocks with the run's names (`run`) and returns the function of each runnable block, by
+   * `Block.index`. Called once per run (resume, `--from` and `--only` included): setup is what every block relies on.
+   */
+  instantiate(run: Record<string, unknown>): Promise<BlockFunction[]>;
   modulePath: string;
   /** Maps a position in the compiled module (1-based) back to the Markdown (1-based), when it is inside a block. */
   toSource(line: number, column: number): { line: number; column: number } | undefined;
@@ -41,21 +48,35 @@ export interface CompiledRunbook {
  * does. The source map of the transpiled module therefore leads straight to `runbook.md:LINE:COL`. It is applied
  * only when a failure is described, not process-wide: global source maps would tax every stack trace (zx takes one
  * per command). One module, one import: blocks share one runtime and pay no per-block start-up.
+ *
+ * The module exports one function, `__instantiate`, whose body is the document's run scope: the block names are
+ * variables of that scope, `setup` blocks are plain statements in it (their declarations are seen by every block),
+ * and each other block is a function in it that binds the names it uses on entry. A setup helper that runs `$` thus
+ * uses the `$` of the block calling it (its output, its timeout). Every block is first parsed alone (syntax.ts), so
+ * unbalanced braces can never move code out of its block.
  */
 export async function compileRunbook(runbook: Runbook, cacheDir: string): Promise<CompiledRunbook> {
+  const syntax = blockSyntaxDiagnostics(runbook);
+  if (syntax.length > 0) throw new RunbookInputError(syntax);
   const sourcePath = path.resolve(runbook.file);
   const lines = runbook.source.split('\n').map(() => '');
-  lines[0] = 'export const __blocks = [];';
+  const setupCode = runbook.blocks.filter((block) => block.role === 'setup').map((block) => block.code).join('\n');
+  const setupNames = globalsUsedBy(setupCode);
+  lines[0] = `export async function __instantiate(__run) { let ${BLOCK_GLOBALS.join(', ')}; ({ ${BLOCK_GLOBALS.join(', ')} } = __run); const __blocks = [];`;
   const runnable = runbook.blocks.filter((block) => block.role !== 'expect');
   for (const block of runnable) {
-    const header = `__blocks[${block.index}] = async function (__context) { const { ${globalsUsedBy(block.code).join(', ')} } = __context; { `;
+    const setup = block.role === 'setup';
+    const names = [...new Set([...globalsUsedBy(block.code), ...setupNames])];
+    // Setup statements belong to the run scope itself: no wrapper, so what they declare is visible to every block.
+    const header = setup ? '' : `__blocks[${block.index}] = async function (__context) { ({ ${names.join(', ')} } = __context); { `;
     // Front matter occupies line 1 only when present; a block can never start on line 1 (its fence is there).
     lines[block.span.start.line - 1] = (block.span.start.line === 1 ? lines[0] : '') + header;
     const code = block.code.split('\n');
     for (let i = 0; i < code.length; i += 1) lines[block.codeLine - 1 + i] = code[i]!;
     // The inner braces give the block its own scope: a block may declare `const result` without a clash.
-    lines[block.span.end.line - 1] = '} };';
+    lines[block.span.end.line - 1] = setup ? '' : '} };';
   }
+  lines.push('return __blocks; }');
   const generated = lines.join('\n');
   const hash = createHash('sha256').update(sourcePath).update('\0').update(generated).digest('hex').slice(0, 16);
   const modulePath = path.join(cacheDir, `${path.basename(sourcePath)}.${hash}.mjs`);
@@ -84,9 +105,9 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
   }
   // Read only to describe a failure: a run that passes never parses it.
   let map: SourceMap | undefined;
-  const module = (await import(pathToFileURL(modulePath).href)) as { __blocks: BlockFunction[] };
+  const module = (await import(pathToFileURL(modulePath).href)) as { __instantiate(run: Record<string, unknown>): Promise<BlockFunction[]> };
   return {
-    blocks: module.__blocks,
+    instantiate: (run) => module.__instantiate(run),
     modulePath,
     toSource(line, column) {
       map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);

@@ -207,7 +207,47 @@ export function createBlockContext(
     signal,
     msal: deps.modules['msal'],
     graph: deps.modules['graph'],
-    net: deps.net,
+    trust: deps.net,
+    refuse,
+  };
+}
+
+/** Setup runs on every run, resume, --from and --only: an effect there would repeat each time, so none is allowed. */
+function noEffectInSetup(name: string): never {
+  throw new Error(`setup blocks run on every run, resume, --from and --only, so they may not use \`${name}\` at their top level: call it inside a function, or move it into a step`);
+}
+
+/**
+ * The names setup blocks see when they run (once per run, before the first step). What belongs to a single block
+ * (`$`, `console`, `result`, `step`, `signal`) does not exist yet: a setup helper that uses `$` uses the one of the
+ * block that calls it, and calling `$` or printing at the top of a setup block is refused.
+ */
+export function createRunScope(deps: ContextDeps): Record<string, unknown> {
+  const refused = (name: string) => () => noEffectInSetup(name);
+  const setupConsole = new Proxy({}, { get: (_, key) => refused(`console.${String(key)}`) });
+  return {
+    $: refused('$'),
+    console: setupConsole,
+    result: undefined,
+    step: undefined,
+    signal: undefined,
+    secrets: createSecrets(deps),
+    state: deps.state,
+    target: deps.target,
+    expect,
+    fs,
+    path: nodePath,
+    os,
+    sleep,
+    retry,
+    YAML,
+    glob,
+    which,
+    quote,
+    fetch: deps.fetch,
+    msal: deps.modules['msal'],
+    graph: deps.modules['graph'],
+    trust: deps.net,
     refuse,
   };
 }

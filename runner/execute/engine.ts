@@ -7,8 +7,8 @@ import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunSta
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
-import type { CompiledRunbook } from './compile.ts';
-import { createBlockContext, type Net, type StepResult } from './context.ts';
+import type { BlockFunction, CompiledRunbook } from './compile.ts';
+import { createBlockContext, createRunScope, type Net, type StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeError } from './failure.ts';
 import { REFUSED } from './refuse.ts';
@@ -160,6 +160,8 @@ export class Engine {
   readonly #rollbackCounts: RollbackCounts = { passed: 0, failed: 0, skipped: 0 };
   /** Steps whose action began, most recent last: what rollbacks undo. */
   readonly #effective: Effect[] = [];
+  /** The block functions of this run, made by running the document's setup (compile.ts). */
+  #blocks: BlockFunction[] = [];
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -168,12 +170,47 @@ export class Engine {
   async run(): Promise<RunSummary> {
     const { emit, resume } = this.#options;
     const started = performance.now();
+    // Setup first, whatever follows: a resumed rollback relies on its helpers as much as a step does.
+    const setupFailure = await this.#setUp();
+    if (setupFailure) {
+      emit({ kind: 'notice', level: 'error', message: `${setupFailure.file}:${setupFailure.line}:${setupFailure.column}: setup failed: ${setupFailure.reason}` });
+      const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: this.#options.plan.length };
+      emit({ kind: 'run-end', status: 'failed', exitCode: EXIT.failed, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
+      return { status: 'failed', exitCode: EXIT.failed, steps: this.#statuses };
+    }
     const status = resume?.rollback ? await this.#resumeRollback(resume.rollback) : await this.#forward();
     const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: 0 };
-    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? 'unreached'] += 1;
+    // A step the plan leaves out (`when=`, on demand) is skipped wherever the run stopped; only a step that was to run
+    // and never did is "not reached".
+    for (const planned of this.#options.plan) counts[this.#statuses.get(planned.step.id) ?? (planned.skip ? 'skipped' : 'unreached')] += 1;
     const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
     return { status, exitCode, steps: this.#statuses };
+  }
+
+  /** Runs the setup blocks (every run, resume, --from and --only alike); a failure is placed at the setup line. */
+  async #setUp(): Promise<RunMessage | undefined> {
+    const options = this.#options;
+    try {
+      this.#blocks = await options.compiled.instantiate(
+        createRunScope({
+          cwd: options.cwd,
+          env: options.env,
+          target: options.target,
+          state: options.state,
+          redactor: options.redactor,
+          secretNames: options.secretNames,
+          fetch: options.fetch,
+          modules: options.modules,
+          net: options.net,
+          spawn: options.spawn,
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      const setup = options.runbook.blocks.find((block) => block.role === 'setup') ?? options.runbook.blocks[0]!;
+      return describeError(error, options.runbook.file, setup, options.redactor, 'run-error', '', options.compiled);
+    }
   }
 
   async #forward(): Promise<RunStatus> {
@@ -505,7 +542,7 @@ export class Engine {
       controller.signal,
       { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
     );
-    const fn = options.compiled.blocks[block.index];
+    const fn = this.#blocks[block.index];
     const started = performance.now();
     let value: unknown;
     let failure: RunMessage | undefined;

@@ -8,7 +8,7 @@ export function terminalInteraction(): Interaction {
   return {
     interactive: true,
     async confirm(step: Step) {
-      return confirm({ message: `Run step ${step.id} (${step.heading?.text ?? step.id})?`, default: false });
+      return confirm({ message: `Run step ${step.id} (${step.title})?`, default: false });
     },
     async manual(step: Step) {
       return select({

@@ -7,10 +7,11 @@ import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { VFile } from 'vfile';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
-import type { AttributeValue, Block, Heading, Role, Runbook, Span, Step, StepOptions } from '../model.ts';
+import { ROLES, type AttributeValue, type Block, type Heading, type Role, type Runbook, type Span, type Step, type StepOptions } from '../model.ts';
 import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
+import { checkDocumentLimits, MAX_TIMER_MS } from './limits.ts';
 import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
 
 /** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
@@ -25,6 +26,7 @@ export const ROLE_ATTRIBUTES: Record<Role, readonly string[]> = {
   verify: ['timeout'],
   expect: [],
   rollback: ['timeout'],
+  setup: [],
 };
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -60,10 +62,21 @@ function wordSpan(line: number, word: InfoWord): Span {
   return { start: { line, column: word.column }, end: { line, column: word.endColumn } };
 }
 
+/** The result for a document refused as a whole (a bound crossed): no model, only the reason. */
+export function refusedDocument(source: string, file: string, messages: Diagnostic[]): ParseResult {
+  return {
+    runbook: { file, source, digest: createHash('sha256').update(source).digest('hex'), frontMatter: emptyFrontMatter(), headings: [], steps: [], blocks: [] },
+    messages,
+    tree: { type: 'root', children: [] },
+  };
+}
+
 /** Parses a runbook. Never throws for a problem in the document: those come back as positioned messages. */
 export function parseRunbook(source: string, file: string): ParseResult {
   // CRLF documents: line/column positions are what matter and they do not change; offsets are only used internally.
   const text = source.replace(/\r\n?/g, '\n');
+  const refused = checkDocumentLimits(text, file);
+  if (refused.length > 0) return refusedDocument(text, file, refused);
   const vfile = new VFile({ path: file, value: text });
   const tree = processor.runSync(processor.parse(vfile), vfile) as Root;
   const messages: Diagnostic[] = [];
@@ -104,7 +117,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
     if (fence.unknownRole !== undefined) {
       if (runnableLang && fence.info.role) {
         messages.push(
-          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: step, verify, expect, rollback`, {
+          diagnostic(`Unexpected role \`${fence.unknownRole}\`, expected one of: ${ROLES.join(', ')}`, {
             file,
             place: wordSpan(span.start.line, fence.info.role),
             ruleId: 'unknown-role',
@@ -171,6 +184,8 @@ export function parseRunbook(source: string, file: string): ParseResult {
       index: blocks.length,
     };
     blocks.push(block);
+    // Setup belongs to the whole document, not to a section's step.
+    if (role === 'setup') return;
 
     if (role === 'step') {
       const options = stepOptions(file, block, messages);
@@ -267,6 +282,8 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     if (value === undefined) continue;
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
     if (ms === undefined || ms <= 0) bad(key, 'a duration such as `30s` or `2m`');
+    // Node fires a longer timer at once: a `timeout=25d` step would time out the moment it starts.
+    else if (ms > MAX_TIMER_MS) bad(key, `a duration of at most ${Math.floor(MAX_TIMER_MS / 86_400_000)}d (Node's timer range)`);
     else if (key === 'timeout') options.timeoutMs = ms;
     else options.retryDelayMs = ms;
   }

@@ -53,7 +53,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown role at the word', () => {
     assert.deepEqual(diagnostics(`# A\n${fence}ts stpe\n${fence}\n`), [
-      'rb.md:2:7-2:11: Unexpected role `stpe`, expected one of: step, verify, expect, rollback [unknown-role]',
+      'rb.md:2:7-2:11: Unexpected role `stpe`, expected one of: step, verify, expect, rollback, setup [unknown-role]',
     ]);
   });
 

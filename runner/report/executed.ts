@@ -104,7 +104,14 @@ export function executedParts(record: RunRecord): Part[] {
     if (runs.length === 0) entries.push(unrunEntry(block, step, record));
     else runs.forEach((run, index) => entries.push(runEntry(block, run, index + 1, runs.length)));
     if (block.role === 'step' && step?.failure && !runs.some((run) => run.failure)) {
-      entries.push({ tone: 'failed', label: `step ${step.status}`, output: [], message: messageLines(step.failure) });
+      // Usually a verify or expect of the step failed: name it rather than print its message twice.
+      const said = messageLines(step.failure).join('\n');
+      const cause = document.blocks.find((other) => other.stepId === step.id && (record.blocks.get(other.id) ?? []).some((run) => run.failure && messageLines(run.failure).join('\n') === said));
+      entries.push(
+        cause
+          ? { tone: 'failed', label: `step ${step.status}: \`${cause.id}\` failed`, output: [], message: [] }
+          : { tone: 'failed', label: `step ${step.status}`, output: [], message: messageLines(step.failure) },
+      );
     }
     parts.push({ kind: 'outcome', block, entries });
   }

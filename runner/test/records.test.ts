@@ -198,6 +198,34 @@ describe('the journal as evidence', () => {
     assert.match(audit.stdout, /^journal: chain broken at line \d+; the record above stops there$/m);
   });
 
+  it('refuses to resume after a block appended a line and the run was killed before the runner wrote again', async () => {
+    const file = await writeRunbook(
+      [
+        '# One',
+        `${fence}ts step`,
+        fence,
+        '# Two',
+        `${fence}ts step`,
+        "const runs = path.join(process.cwd(), '.runbook', 'runs')",
+        'const [id] = await fs.readdir(runs)',
+        "await fs.appendFile(path.join(runs, id, 'journal.jsonl'), JSON.stringify({ kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 }) + '\\n')",
+        "process.kill(process.pid, 'SIGKILL')",
+        fence,
+        '# Three',
+        `${fence}ts step`,
+        "await fs.writeFile('three-ran', 'x')",
+        fence,
+      ].join('\n'),
+    );
+    const dir = path.dirname(file);
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.signal, 'SIGKILL');
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link no digest, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]/);
+    assert.equal(readdirSync(dir).includes('three-ran'), false);
+  });
+
   it('prints the record of an intact run and verifies its chain', async () => {
     const file = await writeRunbook(`# A\n${fence}ts step confirm\nconsole.log('did a')\n${fence}\n${fence}ts verify\nexpect(result.stdout).toContain('a')\n${fence}\n`);
     const dir = path.dirname(file);
