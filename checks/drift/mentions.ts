@@ -97,7 +97,8 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
   const localNames = new Set<string>();
   for (const region of regions)
     if (region.kind === 'code')
-      for (const match of region.text.matchAll(LOCAL_DEFINITION)) localNames.add((match[1] ?? match[2] ?? match[3] ?? match[4])!);
+      // The raw block, not its literal-only view: `const onVps = (...) =>` in a setup block is the document's own.
+      for (const match of lines.source.slice(region.offset, region.offset + region.text.length).matchAll(LOCAL_DEFINITION)) localNames.add((match[1] ?? match[2] ?? match[3] ?? match[4])!);
 
   // Scripts and flags are paired after every region is read: in prose the script and its flag are often in
   // different inline-code spans of the same line.
