@@ -31,7 +31,8 @@ const COMPOSE_COMMAND_VERBS = new Set(['exec', 'run']);
 const DOCKER_CONTAINER_ONE = new Set(['exec', 'logs', 'attach', 'top', 'port', 'commit', 'diff', 'export']);
 const DOCKER_CONTAINER_MANY = new Set(['restart', 'stop', 'start', 'kill', 'rm', 'pause', 'unpause', 'wait', 'stats', 'inspect', 'update']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const REMOVED = /\brm\s+(?:-[A-Za-z]+\s+)*((?:[\w./-]+\s*)+?)(?=$|[&|;"'\n])/gm;
+/** `rm [-rf] a b`: words separated by blanks the word class never contains, so matching stays linear. */
+const REMOVED = /\brm[ \t]+(?:-[A-Za-z]+[ \t]+)*([\w./-]+(?:[ \t]+[\w./-]+)*)/g;
 /** A relative file path (`./install.sh`, `scripts/x.sh`), not a URL, a host or a placeholder. */
 const FILE_PATH = /^(?:\.{1,2}\/)*[\w.-]+(?:\/[\w.-]+)*$/;
 const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
