@@ -16,6 +16,7 @@ import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './r
 import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
+import { shareConnections, type SharedConnections } from './connections.ts';
 
 /** A running sandbox tenant as the runner needs it: its facts, and a way to stop it if this run started it. */
 export interface SandboxLease {
@@ -165,6 +166,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const sinks = [...(request.sinks ?? []), ...(journal ? [(event: RunEvent) => journal.append(event)] : [])];
 
   let lease: SandboxLease | undefined;
+  let connections: SharedConnections | undefined;
   const mux = new Multiplexer(request.reporters);
   const spawner = createSpawner();
   try {
@@ -173,7 +175,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox tenant for target ${targetName} (loopback only)…` });
       lease = await request.sandbox(workspace);
     }
-    const target = resolveTarget(runbook, targetName, lease?.facts);
+    // Blocks build their ssh/scp commands from the target's `ssh-options`: sharing one connection is an option there.
+    connections = shareConnections(resolveTarget(runbook, targetName, lease?.facts));
+    const target = connections.target;
     const caPem = await targetCa(target);
     const modules = await blockModules(runbook);
     const clients = await createNet(caPem, modules);
@@ -231,6 +235,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     return { ...summary, runId, runbook, target };
   } finally {
     spawner.close();
+    // Before the sandbox stops: its SSH server would otherwise see the master vanish mid-connection.
+    await connections?.close();
     await mux.close();
     await lease?.release();
     journal?.close();
