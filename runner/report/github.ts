@@ -49,7 +49,7 @@ export function githubReporter(outDir: string, write: (text: string) => void = (
       const target = process.env['GITHUB_STEP_SUMMARY'];
       if (target) appendFileSync(target, summary);
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, 'github-summary.md'), summary);
+      writeFileSync(path.join(outDir, 'github-summary.md'), summary, { mode: 0o600 });
     },
   };
 }

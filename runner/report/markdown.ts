@@ -98,7 +98,7 @@ export function markdownReporter(outDir: string): Reporter {
         for (const part of after.get(number) ?? []) out.push('', part, '');
       });
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, `${path.basename(begin.file, '.md')}.executed.md`), out.join('\n'));
+      writeFileSync(path.join(outDir, `${path.basename(begin.file, '.md')}.executed.md`), out.join('\n'), { mode: 0o600 });
     },
   };
 }
