@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Net } from './execute/context.ts';
+import { readTargetAuth, withTargetAuth } from '../common/net/auth.ts';
+import { privateDir } from '../common/private-files.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, lockKey } from './journal/lock.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
@@ -142,6 +144,8 @@ function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunR
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
+  // Journals, locks, caches and an embedded sandbox's keys live here: this user's alone.
+  privateDir(path.join(workspace, '.runbook'));
   const cacheDir = path.join(workspace, '.runbook', 'cache');
   const runbook = await loadRunbook(request.file, cacheDir);
   const targetName = chooseTarget(runbook, typeof request.target === 'function' ? request.target(runbook) : request.target);
@@ -180,6 +184,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
     const provenance = runProvenance(workspace);
+    const auth = await readTargetAuth(target.settings);
+    // The credential is a secret like any other: marked before anything of the run is emitted.
+    if (auth) redactor.add('TARGET_AUTH', auth.value.replace(/^bearer\s+/i, ''));
     const emit = (event: RunEvent) => {
       const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);
@@ -216,7 +223,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
       secretNames: new Set(),
-      fetch: clients.fetch,
+      fetch: withTargetAuth(clients.fetch, auth),
       modules,
       net: clients.net,
       spawn: spawner.spawn,

@@ -33,11 +33,11 @@ export function lockKey(target: string | undefined, file: string): string {
  */
 export function acquireLock(workspace: string, key: string, runId: string): () => void {
   const dir = path.join(workspace, '.runbook', 'locks');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lockPath = path.join(dir, `${key}.lock`);
   const holder: LockHolder = { pid: process.pid, host: os.hostname(), runId, since: new Date().toISOString() };
   const temp = path.join(dir, `${key}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(temp, JSON.stringify(holder));
+  writeFileSync(temp, JSON.stringify(holder), { mode: 0o600, flag: 'wx' });
   try {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
