@@ -18,6 +18,7 @@ import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './r
 import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
+import { shareConnections, type SharedConnections } from './connections.ts';
 
 /** A running sandbox tenant as the runner needs it: its facts, and a way to stop it if this run started it. */
 export interface SandboxLease {
@@ -148,6 +149,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   };
   let journal: Journal | undefined;
   let lease: SandboxLease | undefined;
+  let connections: SharedConnections | undefined;
   let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
   try {
@@ -156,7 +158,10 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox tenant for target ${targetName} (loopback only)…` });
       lease = await request.sandbox(workspace);
     }
-    const target = resolveTarget(runbook, targetName, lease?.facts);
+    // Blocks (and the lock on the target) build their ssh/scp commands from the target's `ssh-options`: sharing one
+    // connection is an option there.
+    connections = shareConnections(resolveTarget(runbook, targetName, lease?.facts));
+    const target = connections.target;
     // The lock on the target itself comes before the journal: a refused run leaves no run to resume.
     if (target.maybe('lock') === 'ssh') {
       remoteLock = await acquireRemoteLock({
@@ -226,6 +231,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   } finally {
     // Released while the target is still there (an embedded sandbox's VPS goes with its lease).
     await remoteLock?.release().catch(() => mux.emit({ kind: 'notice', level: 'warning', message: `could not release the lock ${remoteLock?.where}; it names run ${runId}` }));
+    // After the lock's release (which rides on it), before the sandbox stops under the master.
+    await connections?.close();
     await mux.close();
     await lease?.release();
     journal?.close();
