@@ -55,6 +55,16 @@ function relevantLines(text: string): string[] {
   return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
 }
 
+/** A value as an assertion shows it: strings as they are, anything else as JSON where it can be. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /**
  * Turns whatever a block threw into a positioned, redacted message whose note holds the lines worth reading. `rule`
  * says what kind of failure it was when the caller knows (a timeout, an interrupt); otherwise a failed verify block is
@@ -81,7 +91,12 @@ export function describeError(
     const text = stripVTControlCharacters(error.message);
     const [first = error.name, ...rest] = text.split('\n');
     const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
-    return message(first.trim() || error.name, note);
+    const result = message(first.trim() || error.name, note);
+    // An `expect` assertion knows what it got and what it wanted: the message carries both, as a lint finding does.
+    const matcher = (error as { matcherResult?: { actual?: unknown; expected?: unknown } }).matcherResult;
+    if (matcher && 'actual' in matcher) result.actual = redactor.redact(shown(matcher.actual));
+    if (matcher && 'expected' in matcher) result.expected = [redactor.redact(shown(matcher.expected))];
+    return result;
   }
   return message(`block threw ${String(error)}`, []);
 }
