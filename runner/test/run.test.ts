@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { messageLines, type RunbookInputError } from '../../common/diagnostics.ts';
+import type { Reporter } from '../report/events.ts';
 import { runFile } from '../run.ts';
 import { collector, fence, writeRunbook } from './helpers.ts';
 
@@ -142,9 +143,16 @@ describe('running a runbook', () => {
 
   it('interrupts the running step, rolls back, and reports 130', async () => {
     const controller = new AbortController();
-    const pending = run(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nawait $\`sleep 5\`\n${fence}\n`, { interrupt: controller.signal });
-    setTimeout(() => controller.abort(), 300);
-    const { result, reporter } = await pending;
+    const file = await writeRunbook(`# S1\n${fence}ts step\n${fence}\n${fence}ts rollback\nconsole.log('undo 1')\n${fence}\n# S2\n${fence}ts step\nawait $\`sleep 5\`\n${fence}\n`);
+    const reporter = collector();
+    // Interrupted as S2's block begins (a fixed delay could land before S1 on a loaded machine, or after S2).
+    const interrupter: Reporter = {
+      name: 'interrupter',
+      'on:block-begin'(event) {
+        if (event.stepId === 's2') controller.abort();
+      },
+    };
+    const result = await runFile({ file, reporters: [reporter, interrupter], interrupt: controller.signal });
     assert.equal(result.exitCode, 130);
     assert.equal(result.status, 'interrupted');
     assert.deepEqual(reporter.of('rollback-end').map((event) => event.stepId), ['s1']);
