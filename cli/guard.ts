@@ -3,7 +3,7 @@ import { UsageError } from '../common/errors.ts';
 import { EXIT } from '../common/exit.ts';
 import type { CommandIO } from '../common/io.ts';
 import { BrokenJournalError } from '../runner/journal/journal.ts';
-import { LockedError } from '../runner/journal/lock.ts';
+import { LockedError, LockUnavailableError } from '../runner/lock/holder.ts';
 
 /**
  * The one place errors become exit codes: a document's mistakes print as positioned diagnostics, a usage mistake or
@@ -35,6 +35,10 @@ export function exitFor(command: string, io: CommandIO, error: unknown): number 
   if (error instanceof LockedError) {
     io.stderr(`${prefix}: ${error.message}`);
     return EXIT.locked;
+  }
+  if (error instanceof LockUnavailableError) {
+    io.stderr(`${prefix}: ${error.message}`);
+    return EXIT.failed;
   }
   io.stderr(`${prefix}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return EXIT.internal;

@@ -35,7 +35,8 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .option('--yes', 'answer yes to confirm steps')
       .option('--automate', 'run the automation of manual steps instead of waiting for the operator')
       .option('--from <id>', 'start at this step')
-      .option('--only <id>', 'run only this step'),
+      .option('--only <id>', 'run only this step')
+      .option('--take-over-lock <run-id>', "take the target's lock from this run, which you know is gone (its machine crashed)"),
   ).action(async (file: string, flags: Omit<RunOptions, 'file'>) => onResult(await runCommand({ ...flags, file })));
 
   program
@@ -66,8 +67,9 @@ export function buildProgram(onResult: (code: number) => void): Command {
     program
       .command('resume')
       .description('continue an interrupted run from its journal (default: the latest run)')
-      .argument('[run-id]', 'a folder name under .runbook/runs/'),
-  ).action(async (runId: string | undefined, flags: ReportOptions) => onResult(await resumeCommand({ ...flags, runId })));
+      .argument('[run-id]', 'a folder name under .runbook/runs/')
+      .option('--take-over-lock <run-id>', "take the target's lock from this run, which you know is gone (its machine crashed)"),
+  ).action(async (runId: string | undefined, flags: ReportOptions & { takeOverLock?: string }) => onResult(await resumeCommand({ ...flags, runId })));
   reportOptions(
     program
       .command('validate')

@@ -3,7 +3,8 @@ import { UsageError } from '../common/errors.ts';
 import { hasErrors, RunbookInputError } from '../common/diagnostics.ts';
 import type { Runbook } from './model.ts';
 import { ParseCache } from './parse/cache.ts';
-import { parseRunbook, type ParseResult } from './parse/index.ts';
+import { parseRunbookBounded } from './parse/bounded.ts';
+import type { ParseResult } from './parse/index.ts';
 
 /** The one document loader: a file that cannot be read is a usage mistake (exit 2), named in one line. */
 export async function readRunbookSource(file: string): Promise<string> {
@@ -17,7 +18,7 @@ export async function readRunbookSource(file: string): Promise<string> {
 
 /** The parsed document with every parser message, fatal or not: what lint and check report on. */
 export async function parseRunbookFile(file: string): Promise<ParseResult> {
-  return parseRunbook(await readRunbookSource(file), file);
+  return parseRunbookBounded(await readRunbookSource(file), file);
 }
 
 /**
@@ -29,7 +30,7 @@ export async function loadRunbook(file: string, cacheDir?: string): Promise<Runb
   const cache = cacheDir ? new ParseCache(cacheDir) : undefined;
   const cached = await cache?.get(source, file);
   if (cached) return cached;
-  const { runbook, messages } = parseRunbook(source, file);
+  const { runbook, messages } = await parseRunbookBounded(source, file);
   if (hasErrors(messages)) throw new RunbookInputError(messages.filter((message) => message.fatal === true));
   await cache?.set(source, file, runbook);
   return runbook;

@@ -1,4 +1,5 @@
-import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
+import { RunbookInputError, diagnostic } from '../common/diagnostics.ts';
+import { UsageError } from '../common/errors.ts';
 import { EXIT } from '../common/exit.ts';
 import { BrokenJournalError, readJournal, resumeStateOf, runsDir, type RunMeta } from './journal/journal.ts';
 import path from 'node:path';
@@ -35,15 +36,18 @@ export async function resumeRun(
 ): Promise<ResumeOutcome> {
   const runs = runsOf(workspace);
   const id = runId ?? runs.at(-1)?.runId;
-  const dir = id ? path.join(runsDir(workspace), id) : undefined;
-  if (!id || !dir || !existsSync(path.join(dir, 'meta.json'))) {
-    throw new RunbookInputError([
-      diagnostic(runId ? `Unexpected run id \`${runId}\`, expected a folder under ${runsDir(workspace)}` : `Unexpected resume with no runs, expected a journal under ${runsDir(workspace)}`, {
-        file: workspace,
-        ruleId: 'unknown-run',
-      }),
-    ]);
+  // An id names a folder under .runbook/runs/ and nothing else: no separators, no `..`. An unknown one is a usage
+  // mistake about a run, not a position in some file.
+  const known = id !== undefined && /^[\w.-]+$/.test(id) && !id.startsWith('.') && existsSync(path.join(runsDir(workspace), id, 'meta.json'));
+  if (!known) {
+    const latest = runs.slice(-3).map((run) => run.runId).join(', ');
+    throw new UsageError(
+      runId === undefined
+        ? 'no run to resume: this workspace has no journal under .runbook/runs/'
+        : `unknown run \`${runId}\`, expected the id of a run of this workspace${latest ? ` (latest: ${latest})` : ' (it has none)'}`,
+    );
   }
+  const dir = path.join(runsDir(workspace), id);
   const { meta, events, broken } = readJournal(dir);
   // A journal that was changed after it was written cannot say which steps took effect: going on from it could
   // repeat or skip a step that matters. The operator decides, with `runbook audit` showing where it breaks.

@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
-import { acquireLock, lockKey } from './journal/lock.ts';
+import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
+import { thisHolder } from './lock/holder.ts';
+import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
 import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
@@ -51,6 +53,10 @@ export interface RunRequest {
   /** Keep an fsynced journal under `.runbook/runs/<id>/` (default true): what `runbook resume` reads. */
   journal?: boolean;
   resume?: { point: ResumePoint; state: Record<string, unknown> };
+  /** The per-user state folder holding the run locks; default `$XDG_STATE_HOME/runbook` (tests give their own). */
+  stateDir?: string;
+  /** `--take-over-lock RUN_ID`: the operator states that the run holding the target's own lock is gone. */
+  takeOverLock?: string;
 }
 
 export interface RunResult extends RunSummary {
@@ -150,7 +156,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   const interaction = request.interaction ?? nonInteractive;
   if (!interaction.interactive && !request.resume?.point.rollback) refuseUnanswerable(runbook, plan, request, profile?.sandbox === true);
   const runId = request.runId ?? newRunId();
-  const release = acquireLock(workspace, lockKey(targetName, request.file), runId);
+  const document = path.resolve(request.file);
+  const localLock = acquireLock(request.stateDir ?? defaultStateDir(), lockKey(targetName, request.file), runId, { document, target: targetName });
   const meta: RunMeta = {
     runId,
     file: path.resolve(request.file),
@@ -161,10 +168,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     only: request.only,
     startedAt: new Date().toISOString(),
   };
-  const journal = request.journal === false ? undefined : new Journal(workspace, meta);
-  const sinks = [...(request.sinks ?? []), ...(journal ? [(event: RunEvent) => journal.append(event)] : [])];
-
+  let journal: Journal | undefined;
   let lease: SandboxLease | undefined;
+  let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
   const spawner = createSpawner();
   try {
@@ -174,6 +180,18 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       lease = await request.sandbox(workspace);
     }
     const target = resolveTarget(runbook, targetName, lease?.facts);
+    // The lock on the target itself comes before the journal: a refused run leaves no run to resume.
+    if (target.maybe('lock') === 'ssh') {
+      remoteLock = await acquireRemoteLock({
+        target,
+        name: remoteLockName(runbook),
+        holder: thisHolder(runId, document, targetName),
+        takeOver: request.takeOverLock,
+        notice: (message) => mux.emit({ kind: 'notice', level: 'warning', message }),
+      });
+    }
+    journal = request.journal === false ? undefined : new Journal(workspace, meta);
+    const sinks = [...(request.sinks ?? []), ...(journal ? [(event: RunEvent) => journal!.append(event)] : [])];
     const caPem = await targetCa(target);
     const modules = await blockModules(runbook);
     const clients = await createNet(caPem, modules);
@@ -231,9 +249,11 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     return { ...summary, runId, runbook, target };
   } finally {
     spawner.close();
+    // Released while the target is still there (an embedded sandbox's VPS goes with its lease).
+    await remoteLock?.release().catch(() => mux.emit({ kind: 'notice', level: 'warning', message: `could not release the lock ${remoteLock?.where}; it names run ${runId}` }));
     await mux.close();
     await lease?.release();
     journal?.close();
-    release();
+    localLock.release();
   }
 }

@@ -40,8 +40,13 @@ function asFaultSpec(body: unknown): FaultSpec {
   const input = (body ?? {}) as { kind?: unknown; count?: unknown; status?: unknown; retryAfter?: unknown; params?: unknown };
   if (typeof input.kind !== 'string' || !input.kind) throw new Error('Unexpected fault without "kind", expected e.g. {"kind":"token","status":429}');
   const params: Record<string, string | number | boolean> = { ...((input.params as Record<string, string | number | boolean>) ?? {}) };
-  if (input.status !== undefined) params.status = Number(input.status);
-  if (input.retryAfter !== undefined) params.retryAfter = Number(input.retryAfter);
+  const number = (name: string, value: unknown) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed)) throw new Error(`Unexpected fault ${name} ${JSON.stringify(value)}, expected a number`);
+    return parsed;
+  };
+  if (input.status !== undefined) params.status = number('status', input.status);
+  if (input.retryAfter !== undefined) params.retryAfter = number('retryAfter', input.retryAfter);
   return { kind: input.kind, count: input.count === undefined ? 1 : Number(input.count), ...(Object.keys(params).length ? { params } : {}) };
 }
 

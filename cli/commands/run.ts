@@ -17,7 +17,12 @@ export interface ReportOptions {
   out?: string;
 }
 
-export interface RunOptions extends ReportOptions {
+/** `--take-over-lock RUN_ID`: the operator states that the run holding the target's lock is gone. */
+interface LockOptions {
+  takeOverLock?: string;
+}
+
+export interface RunOptions extends ReportOptions, LockOptions {
   file: string;
   target?: string;
   yes?: boolean;
@@ -26,7 +31,7 @@ export interface RunOptions extends ReportOptions {
   only?: string;
 }
 
-export interface ResumeOptions extends ReportOptions {
+export interface ResumeOptions extends ReportOptions, LockOptions {
   runId?: string;
 }
 
@@ -121,6 +126,7 @@ export function runCommand(options: RunOptions, io: CommandIO = processIO): Prom
       interrupt,
       stop,
       workspace: process.cwd(),
+      takeOverLock: options.takeOverLock,
     });
     return result.exitCode;
   });
@@ -130,7 +136,7 @@ export function runCommand(options: RunOptions, io: CommandIO = processIO): Prom
 export function resumeCommand(options: ResumeOptions, io: CommandIO = processIO): Promise<number> {
   return runSession('resume', options, io, async (reporters, interrupt, stop) => {
     const { resumeRun } = await import('../../runner/resume.ts');
-    const outcome = await resumeRun(process.cwd(), options.runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt, stop });
+    const outcome = await resumeRun(process.cwd(), options.runId, { reporters, interaction: await operatorInteraction(), sandbox: embeddedSandbox, interrupt, stop, takeOverLock: options.takeOverLock });
     if (outcome.kind === 'finished') {
       io.stderr(`runbook: run ${outcome.runId} already ended (${outcome.status}); nothing to resume`);
       return outcome.exitCode;

@@ -1,10 +1,16 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../../common/errors.ts';
 import { processIO, type CommandIO } from '../../common/io.ts';
+import { FAULT_KINDS, isFaultKind } from '../../sandbox/faults.ts';
 import { guard } from '../guard.ts';
 
 // The sandbox's servers load only when a sandbox command runs, never for `--help`, `plan` or a production run.
 const commands = () => import('../../sandbox/commands.ts');
+
+function faultKind(value: string): string {
+  if (value !== 'clear' && !isFaultKind(value)) throw new InvalidArgumentError(`expected one of: clear, ${Object.keys(FAULT_KINDS).join(', ')}`);
+  return value;
+}
 
 function whole(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
@@ -17,7 +23,10 @@ interface DirFlags {
 
 /** `runbook sandbox up|down|status|clock|fault`: the sandbox tenant on its own (exit 0, 1 not running or failed, 2). */
 export function addSandboxCommands(program: Command, onResult: (code: number) => void, io: CommandIO = processIO): void {
-  const sandbox = program.command('sandbox').description('the sandbox tenant on its own: up | down | status | clock | fault');
+  const sandbox = program
+    .command('sandbox')
+    .description('the sandbox tenant on its own: up | down | status | clock | fault')
+    .addHelpText('after', `\nFault kinds (\`runbook sandbox fault <kind>\`):\n${Object.entries(FAULT_KINDS).map(([kind, what]) => `  ${kind.padEnd(20)} ${what}`).join('\n')}`);
   const dirOption = (command: Command) => command.option('--dir <dir>', 'the sandbox folder (default .runbook/sandbox)');
   dirOption(sandbox.command('up').description('start it in the background and print its URLs and CA path'))
     .option('--watch-pid <pid>', 'stop when this process exits', whole)
@@ -38,7 +47,8 @@ export function addSandboxCommands(program: Command, onResult: (code: number) =>
       ),
     );
   dirOption(sandbox.command('fault').description('arm a fault (`fault <kind>`), or disarm all (`fault clear`)'))
-    .argument('<kind>', 'token, graph, ssh-drop, ... or clear')
+    .argument('<kind>', 'one of the kinds below, or clear', faultKind)
+    .addHelpText('after', `\nFault kinds:\n${Object.entries(FAULT_KINDS).map(([kind, what]) => `  ${kind.padEnd(20)} ${what}`).join('\n')}`)
     .option('--count <n>', 'how many times it fires (default 1)', whole)
     .option('--status <code>', 'the HTTP status it answers with', whole)
     .option('--retry-after <seconds>', 'Retry-After of a 429', whole)

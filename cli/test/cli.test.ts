@@ -101,6 +101,15 @@ describe('runbook CLI', () => {
     for (const unneeded of ['zx', 'expect', 'ssh2', 'node-forge', 'undici']) assert.ok(!packages.has(unneeded), `plan loaded ${unneeded}`);
   });
 
+  it('reports resume of an unknown run id as an unknown run (exit 2), not as a file position', async () => {
+    const dir = path.dirname(await writeRunbook('# x\n'));
+    for (const id of ['2026-01-01T00-00-00-000-abcdef', '../../etc']) {
+      const { code, stderr } = await runCli(['resume', id], { cwd: dir });
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr.trim(), `runbook resume: unknown run \`${id}\`, expected the id of a run of this workspace (it has none)`);
+    }
+  });
+
   it('prints help and exits 0', async () => {
     const { code, stdout } = await runCli(['--help']);
     assert.equal(code, 0);

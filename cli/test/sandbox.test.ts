@@ -8,6 +8,7 @@ import { eventually } from '../../common/testing.ts';
 import type { CommandIO } from '../../common/io.ts';
 import { sandboxClock, sandboxDown, sandboxFault, sandboxStatus, sandboxUp } from '../../sandbox/commands.ts';
 import { isAlive, readState } from '../../sandbox/state.ts';
+import { runCli } from '../../runner/test/helpers.ts';
 
 /** Each sandbox command with its output captured, as `runbook sandbox COMMAND` runs it. */
 async function capture(command: (io: CommandIO) => Promise<number>): Promise<{ code: number; out: string; err: string }> {
@@ -22,6 +23,15 @@ describe('runbook sandbox up | status | clock | fault | down', () => {
   after(async () => {
     await capture((io) => sandboxDown({ dir }, io));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('fault refuses a kind the sandbox does not know (exit 2), and --help lists the kinds', async () => {
+    const bogus = await runCli(['sandbox', 'fault', 'bogus', '--dir', dir]);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /expected one of: clear, token, graph, ssh-drop/);
+    assert.equal((await runCli(['sandbox', 'fault', 'token', '--status', 'abc', '--dir', dir])).code, 2);
+    const help = await runCli(['sandbox', '--help']);
+    assert.match(help.stdout, /^ {2}container-unhealthy +the next backend container/m);
   });
 
   test('status fails when nothing runs', async () => {

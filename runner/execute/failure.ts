@@ -1,4 +1,4 @@
-import { stripVTControlCharacters } from 'node:util';
+import { inspect, stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
 import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
 import type { Block, Point, Span } from '../model.ts';
@@ -26,6 +26,23 @@ function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
   return error instanceof ProcessOutput;
 }
 
+/**
+ * Reads a property of whatever a block threw without letting it throw in turn: a block can throw an object whose
+ * `toString` is null, or an Error whose `message` getter throws (read again by Node when it formats `stack`).
+ */
+function safely<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/** The text of a thrown value that is not an Error: its own `toString` if it has a working one, else its shape. */
+export function thrownText(value: unknown): string {
+  return safely(() => String(value), '') || safely(() => inspect(value, { depth: 1, breakLength: Infinity }), '') || 'an unprintable value';
+}
+
 /** Maps a compiled-module position back to the document; see compile.ts. */
 export type SourceMapper = { modulePath: string; toSource(line: number, column: number): { line: number; column: number } | undefined };
 
@@ -38,7 +55,7 @@ export function locate(error: unknown, block: Block, mapper: SourceMapper | unde
   // Nowhere more precise to point at: the whole block.
   const fallback = block.span;
   if (!mapper) return fallback;
-  const own = error instanceof Error ? `${error.stack ?? ''}\n${error.message}` : String(error);
+  const own = error instanceof Error ? `${safely(() => String(error.stack ?? ''), '')}\n${safely(() => String(error.message), '')}` : thrownText(error);
   const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
   const escaped = escapeRegExp(mapper.modulePath);
   const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
@@ -59,9 +76,9 @@ function relevantLines(text: string): string[] {
 function shown(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? thrownText(value);
   } catch {
-    return String(value);
+    return thrownText(value);
   }
 }
 
@@ -88,15 +105,16 @@ export function describeError(
     return message(`command failed with ${status}`, relevantLines(redactor.redact(stripVTControlCharacters(error.stderr))));
   }
   if (error instanceof Error) {
-    const text = stripVTControlCharacters(error.message);
-    const [first = error.name, ...rest] = text.split('\n');
+    const text = stripVTControlCharacters(safely(() => String(error.message ?? ''), ''));
+    const name = safely(() => String(error.name), 'Error');
+    const [first = name, ...rest] = text.split('\n');
     const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
-    const result = message(first.trim() || error.name, note);
+    const result = message(first.trim() || name, note);
     // An `expect` assertion knows what it got and what it wanted: the message carries both, as a lint finding does.
-    const matcher = (error as { matcherResult?: { actual?: unknown; expected?: unknown } }).matcherResult;
+    const matcher = safely(() => (error as { matcherResult?: { actual?: unknown; expected?: unknown } }).matcherResult, undefined);
     if (matcher && 'actual' in matcher) result.actual = redactor.redact(shown(matcher.actual));
     if (matcher && 'expected' in matcher) result.expected = [redactor.redact(shown(matcher.expected))];
     return result;
   }
-  return message(`block threw ${String(error)}`, []);
+  return message(`block threw ${thrownText(error)}`, []);
 }

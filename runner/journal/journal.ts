@@ -161,10 +161,15 @@ export class BrokenJournalError extends Error {
 }
 
 /** The newest run of the workspace (run ids sort by start time). */
-export function latestRunId(workspace: string): string | undefined {
+/** The ids of the runs journaled in `workspace`, oldest first (ids start with their start time). */
+export function knownRunIds(workspace: string): string[] {
   const dir = runsDir(workspace);
-  if (!existsSync(dir)) return undefined;
-  return readdirSync(dir).filter((name) => existsSync(path.join(dir, name, 'meta.json'))).sort().at(-1);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => existsSync(path.join(dir, name, 'meta.json'))).sort();
+}
+
+export function latestRunId(workspace: string): string | undefined {
+  return knownRunIds(workspace).at(-1);
 }
 
 export interface ResumeState {

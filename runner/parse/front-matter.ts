@@ -2,6 +2,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Pair } from 'yaml';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import type { FrontMatter, Point, Span, TargetProfile } from '../model.ts';
 import { parseDuration } from '../../common/duration.ts';
+import { LIMITS } from './limits.ts';
 
 const DEFAULT_REVIEW_DAYS = 90;
 
@@ -23,8 +24,21 @@ export function parseFrontMatter(file: string, block: YamlBlock | undefined, mes
   const result = emptyFrontMatter();
   if (!block) return result;
   result.span = block.span;
+  const refuse = (reason: string) => {
+    messages.push(diagnostic(`Malformed front matter: ${reason}`, { file, place: block.span, ruleId: 'front-matter-yaml' }));
+    return result;
+  };
+  if (Buffer.byteLength(block.value, 'utf8') > LIMITS.frontMatterBytes) {
+    return refuse(`${Buffer.byteLength(block.value, 'utf8')} bytes, expected at most ${LIMITS.frontMatterBytes}`);
+  }
   const lineCounter = new LineCounter();
-  const document = parseDocument(block.value, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let document: ReturnType<typeof parseDocument>;
+  try {
+    document = parseDocument(block.value, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    // The YAML parser recurses per nesting level: a front matter of nested brackets exhausts the stack.
+    return refuse(error instanceof RangeError ? 'nested too deeply' : String((error as Error)?.message ?? 'unreadable'));
+  }
   // The YAML text starts on the line after the opening `---`.
   const firstLine = block.span.start.line + 1;
   const toPoint = (offset: number): Point => {
@@ -59,7 +73,16 @@ export function parseFrontMatter(file: string, block: YamlBlock | undefined, mes
     );
     return result;
   }
-  result.data = (document.toJS() ?? {}) as Record<string, unknown>;
+  try {
+    // An alias bomb (aliases of aliases) expands exponentially when read: the yaml package stops at this count.
+    result.data = (document.toJS({ maxAliasCount: LIMITS.frontMatterAliases }) ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    return refuse(
+      error instanceof RangeError
+        ? 'nested too deeply'
+        : `${String((error as Error)?.message ?? 'unreadable').split('\n')[0]} (aliases are limited to ${LIMITS.frontMatterAliases})`,
+    );
+  }
   const pairs = contents.items as Pair[];
   for (const pair of pairs) {
     if (isScalar(pair.key) && pair.key.range) result.keySpans[String(pair.key.value)] = toSpan(pair.key.range);

@@ -11,6 +11,7 @@ import { ROLES, type AttributeValue, type Block, type Heading, type Role, type R
 import { parseDuration } from '../../common/duration.ts';
 import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
+import { checkDocumentLimits, MAX_TIMER_MS } from './limits.ts';
 import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
 
 /** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
@@ -61,10 +62,21 @@ function wordSpan(line: number, word: InfoWord): Span {
   return { start: { line, column: word.column }, end: { line, column: word.endColumn } };
 }
 
+/** The result for a document refused as a whole (a bound crossed): no model, only the reason. */
+export function refusedDocument(source: string, file: string, messages: Diagnostic[]): ParseResult {
+  return {
+    runbook: { file, source, digest: createHash('sha256').update(source).digest('hex'), frontMatter: emptyFrontMatter(), headings: [], steps: [], blocks: [] },
+    messages,
+    tree: { type: 'root', children: [] },
+  };
+}
+
 /** Parses a runbook. Never throws for a problem in the document: those come back as positioned messages. */
 export function parseRunbook(source: string, file: string): ParseResult {
   // CRLF documents: line/column positions are what matter and they do not change; offsets are only used internally.
   const text = source.replace(/\r\n?/g, '\n');
+  const refused = checkDocumentLimits(text, file);
+  if (refused.length > 0) return refusedDocument(text, file, refused);
   const vfile = new VFile({ path: file, value: text });
   const tree = processor.runSync(processor.parse(vfile), vfile) as Root;
   const messages: Diagnostic[] = [];
@@ -270,6 +282,8 @@ function stepOptions(file: string, block: Block, messages: Diagnostic[]): StepOp
     if (value === undefined) continue;
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
     if (ms === undefined || ms <= 0) bad(key, 'a duration such as `30s` or `2m`');
+    // Node fires a longer timer at once: a `timeout=25d` step would time out the moment it starts.
+    else if (ms > MAX_TIMER_MS) bad(key, `a duration of at most ${Math.floor(MAX_TIMER_MS / 86_400_000)}d (Node's timer range)`);
     else if (key === 'timeout') options.timeoutMs = ms;
     else options.retryDelayMs = ms;
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,15 @@ export interface CliResult {
   stderr: string;
 }
 
+let stateHome: string | undefined;
+/**
+ * The XDG_STATE_HOME of every CLI this test process runs (the run locks live there): one per test file, so runs of
+ * one file contend as a user's would, and files running side by side do not.
+ */
+export function testStateHome(): string {
+  return (stateHome ??= mkdtempSync(path.join(os.tmpdir(), 'runbook-state-')));
+}
+
 /** Runs the real CLI as a user would, without a TTY. `onStdout` may act on the live output (e.g. send a signal). */
 export function runCli(
   args: string[],
@@ -46,7 +56,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, CI: 'true', ...options.env },
+      env: { ...process.env, CI: 'true', XDG_STATE_HOME: testStateHome(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../common/exit.ts';
-import { lockKey } from '../journal/lock.ts';
-import { fence, runCli, writeRunbook } from './helpers.ts';
+import { lockKey } from '../lock/local.ts';
+import { fence, runCli, testStateHome, writeRunbook } from './helpers.ts';
 
 const CANARY = 'cAnArY-7f3e9b2d41-s3cr3t~value';
 
@@ -127,16 +127,17 @@ describe('journal and resume', () => {
 });
 
 describe('run lock', () => {
-  it('refuses a second run on the same target at once, naming the holder', async () => {
+  it('refuses a second run of the document on the same target at once, from any working folder, naming the holder', async () => {
     const file = await writeRunbook(`# A\n${fence}ts step\nconsole.log('holding')\nawait sleep(20_000)\n${fence}\n`);
     const dir = path.dirname(file);
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'runbook-elsewhere-'));
     let second: Awaited<ReturnType<typeof runCli>> | undefined;
     await runCli(['run', file], {
       cwd: dir,
       onStdout: (text, child) => {
         if (!second && text.includes('holding')) {
           second = { code: -1, signal: null, stdout: '', stderr: '' };
-          void runCli(['run', file], { cwd: dir }).then((result) => {
+          void runCli(['run', path.relative(elsewhere, file)], { cwd: elsewhere }).then((result) => {
             second = result;
             child.kill('SIGKILL');
           });
@@ -144,7 +145,7 @@ describe('run lock', () => {
       },
     });
     assert.equal(second?.code, EXIT.locked);
-    assert.match(second?.stderr ?? '', /is locked by run \S+ \(pid \d+ on /);
+    assert.match(second?.stderr ?? '', /^runbook run: local-rb\.md-[0-9a-f]{12} is locked by run \S+ \(\S+, pid \d+ on \S+, since /m);
   });
 
   it('takes over a lock whose holder is gone', async () => {
@@ -152,7 +153,7 @@ describe('run lock', () => {
     const dir = path.dirname(file);
     const first = await runCli(['run', file], { cwd: dir });
     assert.equal(first.code, 0);
-    const locks = path.join(dir, '.runbook', 'locks');
+    const locks = path.join(testStateHome(), 'runbook', 'locks');
     mkdirSync(locks, { recursive: true });
     // A lock left by a crashed run: a pid that cannot exist.
     const name = `${lockKey(undefined, file)}.lock`;
