@@ -42,8 +42,13 @@ async function bundled() {
   // Built aside and renamed into place: concurrent first runs never import half a bundle.
   const temp = `${outdir}.${process.pid}.tmp`;
   await build({
-    // The parse worker is an entry of its own: runner/parse/bounded.ts starts it as `parse-worker.mjs` beside the chunks.
-    entryPoints: { cli: path.join(root, 'cli', 'main.ts'), 'parse-worker': path.join(root, 'runner', 'parse', 'worker.ts') },
+    // The workers are entries of their own: runner/parse/bounded.ts starts `parse-worker.mjs` beside the chunks,
+    // runner/execute/runtime.ts the thread blocks run in, `block-worker.mjs`.
+    entryPoints: {
+      cli: path.join(root, 'cli', 'main.ts'),
+      'parse-worker': path.join(root, 'runner', 'parse', 'worker.ts'),
+      'block-worker': path.join(root, 'runner', 'execute', 'worker.ts'),
+    },
     bundle: true,
     // Each `import()` of the sources becomes a chunk of its own, so a command loads only the packages it uses:
     // `plan` never loads the sandbox's SSH, TLS and HTTP servers, a run on production never loads the sandbox.

@@ -76,6 +76,7 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     assert.notEqual(credentials[0]!.keyId, run.oldSecret.keyId);
     assert.equal(sha256(run.envSecret()), sha256(credentials[0]!.value));
     assert.equal(run.tenant.isSecretValid(run.tenant.appId, run.envSecret()), true);
+    assert.equal(run.platform.sshHandshakes(), 1, 'every ssh and scp of the rotation shares one connection to the VPS');
     const report = run.platform.monitor.report();
     assert.deepEqual(report.bothDead, []);
     assert.deepEqual(report.leaks, []);

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Net } from './execute/context.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
 import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
-import { createSpawner } from './execute/spawner.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
@@ -18,6 +16,7 @@ import { reviveEvent, type Reporter, type RunDocument, type RunEvent } from './r
 import { repositoryPath, runProvenance } from './provenance.ts';
 import { Multiplexer } from './report/multiplexer.ts';
 import { chooseTarget, resolveTarget, type ResolvedTarget } from './target.ts';
+import { shareConnections, type SharedConnections } from './connections.ts';
 
 /** A running sandbox tenant as the runner needs it: its facts, and a way to stop it if this run started it. */
 export interface SandboxLease {
@@ -76,36 +75,12 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
 }
 
 /**
- * Clients bound to the target's trust. The TLS and client helpers (undici above all) are loaded only by a runbook
- * that talks to a service: every module the runner holds makes each command a block starts slower to fork.
- */
-async function createNet(caPem: string | undefined, modules: Record<string, unknown>): Promise<{ net: Net; fetch: typeof fetch }> {
-  const tls = caPem ? await import('../common/net/tls.ts') : undefined;
-  const msal = modules['msal'] ? await import('../common/net/msal.ts') : undefined;
-  const graph = modules['graph'] ? await import('../common/net/graph.ts') : undefined;
-  const unavailable = (name: string) => () => {
-    throw new Error(`trust.${name}() needs the ${name === 'msalNetworkClient' ? 'msal' : 'graph'} module: use it in a block of this runbook`);
-  };
-  return {
-    fetch: tls ? (tls.createFetch(caPem) as typeof fetch) : fetch,
-    net: {
-      caPem,
-      msalNetworkClient: msal ? () => msal.createMsalNetworkClient(caPem) : unavailable('msalNetworkClient'),
-      graphFetchOptions: graph ? () => graph.createGraphFetchOptions(caPem) : unavailable('graphFetchOptions'),
-    },
-  };
-}
-
-/**
  * `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them, by the same reading
- * that decides what each block receives (compile.ts), so a block never receives a module that was not loaded.
+ * that decides what each block receives (compile.ts). The block thread loads them (runtime.ts).
  */
-async function blockModules(runbook: Runbook): Promise<Record<string, unknown>> {
+function blockModules(runbook: Runbook): string[] {
   const named = new Set(runbook.blocks.flatMap((block) => globalsUsedBy(block.code)));
-  const modules: Record<string, unknown> = {};
-  if (named.has('msal')) modules['msal'] = await import('@azure/msal-node');
-  if (named.has('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
-  return modules;
+  return ['msal', 'graph'].filter((name) => named.has(name));
 }
 
 /** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
@@ -170,16 +145,19 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   };
   let journal: Journal | undefined;
   let lease: SandboxLease | undefined;
+  let connections: SharedConnections | undefined;
   let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
-  const spawner = createSpawner();
   try {
     if (profile?.sandbox) {
       if (!request.sandbox) throw new Error(`target ${targetName} asks for the sandbox, but no sandbox provider was given`);
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox tenant for target ${targetName} (loopback only)…` });
       lease = await request.sandbox(workspace);
     }
-    const target = resolveTarget(runbook, targetName, lease?.facts);
+    // Blocks (and the lock on the target) build their ssh/scp commands from the target's `ssh-options`: sharing one
+    // connection is an option there.
+    connections = shareConnections(resolveTarget(runbook, targetName, lease?.facts));
+    const target = connections.target;
     // The lock on the target itself comes before the journal: a refused run leaves no run to resume.
     if (target.maybe('lock') === 'ssh') {
       remoteLock = await acquireRemoteLock({
@@ -193,8 +171,6 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     journal = request.journal === false ? undefined : new Journal(workspace, meta);
     const sinks = [...(request.sinks ?? []), ...(journal ? [(event: RunEvent) => journal!.append(event)] : [])];
     const caPem = await targetCa(target);
-    const modules = await blockModules(runbook);
-    const clients = await createNet(caPem, modules);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
     const provenance = runProvenance(workspace);
@@ -234,10 +210,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       env: { ...process.env, ...request.env },
       state: request.resume?.state ?? {},
       secretNames: new Set(),
-      fetch: clients.fetch,
-      modules,
-      net: clients.net,
-      spawn: spawner.spawn,
+      caPem,
+      modules: blockModules(runbook),
       resume: request.resume?.point,
     });
     if (journal && journal.foreignBytes > 0) {
@@ -248,9 +222,10 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     }
     return { ...summary, runId, runbook, target };
   } finally {
-    spawner.close();
     // Released while the target is still there (an embedded sandbox's VPS goes with its lease).
     await remoteLock?.release().catch(() => mux.emit({ kind: 'notice', level: 'warning', message: `could not release the lock ${remoteLock?.where}; it names run ${runId}` }));
+    // After the lock's release (which rides on it), before the sandbox stops under the master.
+    await connections?.close();
     await mux.close();
     await lease?.release();
     journal?.close();

@@ -4,7 +4,7 @@ import type { FaultSpec, Faults } from './types.ts';
 export const FAULT_KINDS = {
   token: 'the token endpoint answers --status (401, 429 with --retry-after, 5xx)',
   graph: 'Graph answers --status (429 with --retry-after, 5xx)',
-  'ssh-drop': 'the next SSH connection drops (params.afterBytes: mid-transfer)',
+  'ssh-drop': 'the connection drops at the next SSH command (params.afterBytes: mid-transfer)',
   'container-unhealthy': 'the next backend container started fails its health check',
   'subscription-lapse': 'the next 12-hourly renewal misses its deadline and the subscriptions lapse',
   'clipboard-truncate': 'the next paste is cut short (params.length)',

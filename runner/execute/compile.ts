@@ -32,11 +32,6 @@ export type BlockFunction = (context: Record<string, unknown>) => Promise<unknow
 export const PER_BLOCK_GLOBALS = ['$', 'console', 'result', 'step', 'signal'] as const;
 
 export interface CompiledRunbook {
-  /**
-   * Runs the document's setup blocks with the run's names (`run`) and returns the function of each runnable block, by
-   * `Block.index`. Called once per run (resume, `--from` and `--only` included): setup is what every block relies on.
-   */
-  instantiate(run: Record<string, unknown>): Promise<BlockFunction[]>;
   modulePath: string;
   /** Maps a position in the compiled module (1-based) back to the Markdown (1-based), when it is inside a block. */
   toSource(line: number, column: number): { line: number; column: number } | undefined;
@@ -103,19 +98,27 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
     await writeFile(mapPath, output.map);
     await writeFile(modulePath, output.code);
   }
-  // Read only to describe a failure: a run that passes never parses it.
+  return { modulePath, toSource: sourceMapper(mapPath) };
+}
+
+/** Maps a compiled-module position back to the document; the map is read only to describe a failure. */
+function sourceMapper(mapPath: string): CompiledRunbook['toSource'] {
   let map: SourceMap | undefined;
-  const module = (await import(pathToFileURL(modulePath).href)) as { __instantiate(run: Record<string, unknown>): Promise<BlockFunction[]> };
-  return {
-    instantiate: (run) => module.__instantiate(run),
-    modulePath,
-    toSource(line, column) {
-      map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
-      const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
-      if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
-      return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
-    },
+  return (line, column) => {
+    map ??= new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
+    if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
+    return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
   };
+}
+
+/**
+ * Imports a compiled module, in the thread that runs the blocks (runtime.ts): the runner itself never loads it.
+ * `instantiate` runs the document's setup with the run's names and returns the block functions, by `Block.index`.
+ */
+export async function loadCompiled(modulePath: string): Promise<CompiledRunbook & { instantiate(run: Record<string, unknown>): Promise<BlockFunction[]> }> {
+  const module = (await import(pathToFileURL(modulePath).href)) as { __instantiate(run: Record<string, unknown>): Promise<BlockFunction[]> };
+  return { instantiate: (run) => module.__instantiate(run), modulePath, toSource: sourceMapper(`${modulePath}.map`) };
 }
 
 interface EsbuildMessage {

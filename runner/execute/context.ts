@@ -5,7 +5,7 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import { expect } from 'expect';
 import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } from 'zx';
-import type { Block, Step } from '../model.ts';
+import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
 import { refuse } from './refuse.ts';
@@ -65,6 +65,12 @@ export interface ContextDeps {
   redactor: Redactor;
   secretNames: Set<string>;
   fetch: typeof fetch;
+  /**
+   * Commands lead process groups of their own, so stopping a block stops their whole trees (background jobs too);
+   * `onPid` hears of each (secrets.fromCommand's included).
+   */
+  detached?: boolean;
+  onPid?: (pid: number) => void;
 }
 
 type Shell = typeof zx$;
@@ -88,7 +94,9 @@ export function expandHome(file: string): string {
   return file === '~' || file.startsWith('~/') ? nodePath.join(os.homedir(), file.slice(1)) : file;
 }
 
-export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames' | 'cwd'> & { env?: NodeJS.ProcessEnv }): Secrets {
+type QuietDeps = Pick<ContextDeps, 'redactor' | 'cwd' | 'detached' | 'onPid'> & { env?: NodeJS.ProcessEnv };
+
+export function createSecrets(deps: Pick<ContextDeps, 'secretNames'> & QuietDeps): Secrets {
   const mark = (name: string, value: string) => {
     deps.redactor.add(name, value);
     deps.secretNames.add(name);
@@ -123,9 +131,12 @@ export function createSecrets(deps: Pick<ContextDeps, 'redactor' | 'secretNames'
 }
 
 /** Runs `command` under sh with its output kept off every log; a failure reports its (redacted) stderr. */
-function runQuiet(command: string, deps: Pick<ContextDeps, 'redactor' | 'cwd'> & { env?: NodeJS.ProcessEnv }, input: string | undefined): Promise<{ stdout: string }> {
+function runQuiet(command: string, deps: QuietDeps, input: string | undefined): Promise<{ stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { cwd: deps.cwd, env: deps.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', command], { cwd: deps.cwd, env: deps.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: deps.detached });
+    if (child.pid !== undefined) deps.onPid?.(child.pid);
+    // A command that exits without reading its input (EPIPE) is judged by its exit code, not by the broken pipe.
+    child.stdin.on('error', () => {});
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -146,7 +157,7 @@ function runQuiet(command: string, deps: Pick<ContextDeps, 'redactor' | 'cwd'> &
 export function createBlockContext(
   deps: ContextDeps,
   block: Block,
-  step: Step,
+  step: { id: string; title: string },
   capture: OutputCapture,
   signal: AbortSignal,
   extra: {
@@ -178,6 +189,7 @@ export function createBlockContext(
           quiet: false,
           verbose: true,
           log: log as typeof zx$.log,
+          detached: deps.detached ?? false,
           ...(deps.spawn ? { spawn: deps.spawn } : {}),
         }),
         extra.onCommandStart,

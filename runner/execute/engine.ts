@@ -7,12 +7,12 @@ import type { AnsweredBy, Operator, RollbackCounts, RunEvent, RunMessage, RunSta
 import type { PlannedStep } from '../plan/index.ts';
 import type { ResolvedTarget } from '../target.ts';
 import { OutputCapture } from './capture.ts';
-import type { BlockFunction, CompiledRunbook } from './compile.ts';
-import { createBlockContext, createRunScope, type Net, type StepResult } from './context.ts';
+import type { CompiledRunbook } from './compile.ts';
+import type { StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
-import { describeError } from './failure.ts';
-import { REFUSED } from './refuse.ts';
+import { describeCrash } from './locate.ts';
 import type { Redactor } from './redact.ts';
+import { BlockRuntime, type BlockEnd, type WorkerSeed } from './runtime.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
 export interface Interaction {
@@ -64,11 +64,10 @@ export interface RunOptions {
   env: NodeJS.ProcessEnv;
   state: Record<string, unknown>;
   secretNames: Set<string>;
-  fetch: typeof fetch;
-  modules: Record<string, unknown>;
-  net: Net;
-  /** Starts block commands (see spawner.ts). */
-  spawn?: typeof import('node:child_process').spawn;
+  /** The CA the target trusts (blocks' clients add it to the default roots). */
+  caPem?: string;
+  /** Heavy modules the document's blocks name (`msal`, `graph`). */
+  modules: string[];
   resume?: ResumePoint;
 }
 
@@ -86,39 +85,29 @@ interface BlockOutcome {
   failure?: RunMessage;
 }
 
-class Interrupted extends Error {
-  constructor() {
-    super('interrupted');
-  }
-}
-
-/** Resolves with the block's result, or rejects on timeout or interrupt; the attempt's signal kills its commands. */
-function race<T>(promise: Promise<T>, timeoutMs: number, controller: AbortController, interrupt: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new Error(`timed out after ${timeoutMs / 1000}s`);
-      error.name = 'TimeoutError';
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    const onInterrupt = () => {
-      controller.abort(new Interrupted());
-      reject(new Interrupted());
+/**
+ * Waits for the block, or for its timeout or the interrupt, whichever comes first. It never waits on a block that was
+ * given up on: the caller stops the thread before anything else happens.
+ */
+function race(pending: { started: Promise<void>; end: Promise<BlockEnd> }, timeoutMs: number, interrupt: AbortSignal): Promise<BlockEnd | 'timeout' | 'interrupted'> {
+  return new Promise((resolve) => {
+    let done = false;
+    // The timeout is the block's own time: it counts from the moment the block begins, not while a thread loads.
+    let timer: NodeJS.Timeout | undefined;
+    void pending.started.then(() => {
+      if (!done) timer = setTimeout(() => finish('timeout'), timeoutMs);
+    });
+    const onInterrupt = () => finish('interrupted');
+    const finish = (outcome: BlockEnd | 'timeout' | 'interrupted') => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      interrupt.removeEventListener('abort', onInterrupt);
+      resolve(outcome);
     };
-    if (interrupt.aborted) onInterrupt();
+    if (interrupt.aborted) return finish('interrupted');
     interrupt.addEventListener('abort', onInterrupt, { once: true });
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        interrupt.removeEventListener('abort', onInterrupt);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        interrupt.removeEventListener('abort', onInterrupt);
-        reject(error);
-      },
-    );
+    void pending.end.then(finish);
   });
 }
 
@@ -160,18 +149,64 @@ export class Engine {
   readonly #rollbackCounts: RollbackCounts = { passed: 0, failed: 0, skipped: 0 };
   /** Steps whose action began, most recent last: what rollbacks undo. */
   readonly #effective: Effect[] = [];
-  /** The block functions of this run, made by running the document's setup (compile.ts). */
-  #blocks: BlockFunction[] = [];
+  /** Secrets blocks marked, for a fresh thread to know them too. */
+  readonly #secrets: [string, string][] = [];
+  /** The thread the blocks run in (runtime.ts); it runs the document's setup each time it starts. */
+  readonly #runtime: BlockRuntime;
+  /** Where the running block's output goes. */
+  #capture: OutputCapture | undefined;
 
   constructor(options: RunOptions) {
     this.#options = options;
+    this.#runtime = new BlockRuntime({
+      seed: () => this.#seed(),
+      onSecret: (name, value) => {
+        options.redactor.add(name, value);
+        options.secretNames.add(name);
+        this.#secrets.push([name, value]);
+      },
+      onOutput: (stream, data) => this.#capture?.write(stream, data),
+      onState: (update) => {
+        const state = options.state;
+        if ('all' in update) {
+          for (const key of Object.keys(state)) delete state[key];
+          Object.assign(state, JSON.parse(update.all) as Record<string, unknown>);
+        } else if (update.json === undefined) delete state[update.key];
+        else state[update.key] = JSON.parse(update.json);
+      },
+    });
+  }
+
+  #seed(): WorkerSeed {
+    const { compiled, cwd, env, target, caPem, modules, state, runbook } = this.#options;
+    return {
+      modulePath: compiled.modulePath,
+      file: runbook.file,
+      setup: runbook.blocks.find((block) => block.role === 'setup') ?? runbook.blocks[0],
+      cwd,
+      env,
+      target: { name: target.name, sandbox: target.sandbox, settings: { ...target.settings } },
+      caPem,
+      modules,
+      state,
+      secrets: this.#secrets,
+    };
   }
 
   async run(): Promise<RunSummary> {
+    try {
+      return await this.#run();
+    } finally {
+      await this.#runtime.close();
+    }
+  }
+
+  async #run(): Promise<RunSummary> {
     const { emit, resume } = this.#options;
+    // Setup first, whatever follows: a resumed rollback relies on its helpers as much as a step does. The thread
+    // runs it as it loads, before the first step, so no step's time includes it.
+    const setupFailure = await this.#runtime.ready();
     const started = performance.now();
-    // Setup first, whatever follows: a resumed rollback relies on its helpers as much as a step does.
-    const setupFailure = await this.#setUp();
     if (setupFailure) {
       emit({ kind: 'notice', level: 'error', message: `${setupFailure.file}:${setupFailure.line}:${setupFailure.column}: setup failed: ${setupFailure.reason}` });
       const counts: StepCounts = { passed: 0, failed: 0, skipped: 0, interrupted: 0, unreached: this.#options.plan.length };
@@ -186,31 +221,6 @@ export class Engine {
     const exitCode = status === 'passed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed;
     emit({ kind: 'run-end', status, exitCode, durationMs: performance.now() - started, counts, rollbacks: { ...this.#rollbackCounts } });
     return { status, exitCode, steps: this.#statuses };
-  }
-
-  /** Runs the setup blocks (every run, resume, --from and --only alike); a failure is placed at the setup line. */
-  async #setUp(): Promise<RunMessage | undefined> {
-    const options = this.#options;
-    try {
-      this.#blocks = await options.compiled.instantiate(
-        createRunScope({
-          cwd: options.cwd,
-          env: options.env,
-          target: options.target,
-          state: options.state,
-          redactor: options.redactor,
-          secretNames: options.secretNames,
-          fetch: options.fetch,
-          modules: options.modules,
-          net: options.net,
-          spawn: options.spawn,
-        }),
-      );
-      return undefined;
-    } catch (error) {
-      const setup = options.runbook.blocks.find((block) => block.role === 'setup') ?? options.runbook.blocks[0]!;
-      return describeError(error, options.runbook.file, setup, options.redactor, 'run-error', '', options.compiled);
-    }
   }
 
   async #forward(): Promise<RunStatus> {
@@ -260,6 +270,9 @@ export class Engine {
     const undoable = pointIndex >= 0 ? newestFirst.slice(0, pointIndex + 1) : newestFirst;
     const toUndo = undoable.filter(({ step }) => step.rollback);
     emit({ kind: 'rollback-plan', reason: status === 'interrupted' ? 'interrupted' : 'failed', stepIds: toUndo.map(({ step }) => step.id) });
+    // A fresh thread, seeded with the last state: nothing the failed block left running can act during the rollbacks.
+    await this.#runtime.restart();
+    if (toUndo.length > 0) await this.#runtime.ready();
     const outcome = await this.#rollbacks(toUndo);
     if (outcome.stopped === 'interrupted') return 'interrupted';
     const point = pointIndex >= 0 ? newestFirst[pointIndex]!.step : undefined;
@@ -519,61 +532,42 @@ export class Engine {
     const capture = new OutputCapture((line) => {
       emit({ kind: 'output', blockId: block.id, stepId: step.id, role: block.role, stream: line.stream, text: redactor.redact(line.text) });
     });
-    const controller = new AbortController();
-    let exitCode: number | null = null;
-    // The Error of the latest command start; its stack is only formatted if that command fails.
-    let commandStack: Error = new Error();
-    const context = createBlockContext(
-      {
-        cwd: options.cwd,
-        env: options.env,
-        target: options.target,
-        state: options.state,
-        redactor,
-        secretNames: options.secretNames,
-        fetch: options.fetch,
-        modules: options.modules,
-        net: options.net,
-        spawn: options.spawn,
-      },
-      block,
-      step,
-      capture,
-      controller.signal,
-      { result, attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
-    );
-    const fn = this.#blocks[block.index];
-    const started = performance.now();
+    this.#capture = capture;
+    let started = performance.now();
+    const pending = this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title: step.title, role: block.role, attempt }, result });
+    void pending.started.then(() => (started = performance.now()));
+    const end = await race(pending, timeoutMs, interrupt);
     let value: unknown;
+    let exitCode: number | null = null;
     let failure: RunMessage | undefined;
-    try {
-      if (!fn) throw new Error(`block on line ${block.span.start.line} was not compiled`);
-      value = await race(fn(context), timeoutMs, controller, interrupt);
-    } catch (error) {
-      const rule = failureRule(error);
-      failure = describeError(error, runbook.file, block, redactor, rule, commandStack.stack ?? '', options.compiled);
-      if (rule === 'run-timeout') {
-        failure = diagnostic(`Unexpected ${block.role} still running after ${timeoutMs / 1000}s, expected it to end within its timeout (raise it with timeout=)`, {
+    if (end === 'timeout' || end === 'interrupted') {
+      // Stopped before anything else happens (above all, before any rollback): its JavaScript and its commands.
+      await this.#runtime.stop();
+      failure =
+        end === 'timeout'
+          ? diagnostic(`Unexpected ${block.role} still running after ${timeoutMs / 1000}s, expected it to end within its timeout (raise it with timeout=)`, { file: runbook.file, place: block.span, ruleId: 'run-timeout' })
+          : diagnostic(`Unexpected interrupt, the ${block.role} was stopped`, { file: runbook.file, place: block.span, ruleId: 'run-interrupted' });
+    } else if (end.kind === 'crashed') {
+      failure = describeCrash(end.error, runbook.file, block, redactor, options.compiled);
+      if (end.exitCode !== undefined) {
+        failure = diagnostic(`Unexpected process.exit(${end.exitCode}) in a ${block.role} block, expected it to end by returning or throwing: it ended the block's runtime`, {
           file: runbook.file,
-          place: failure.place,
-          ruleId: 'run-timeout',
+          place: block.span,
+          ruleId: 'run-error',
         });
       }
+    } else {
+      ({ value, exitCode, failure } = end);
     }
+    // Whatever a failed block left running in its thread (timers, unawaited promises) must not act later.
+    if (failure && end !== 'timeout' && end !== 'interrupted') await this.#runtime.restart();
+    this.#capture = undefined;
     capture.flush();
     const durationMs = performance.now() - started;
     emit({ kind: 'block-end', blockId: block.id, stepId: step.id, role: block.role, status: failure ? 'failed' : 'passed', durationMs, failure });
     return { value, capture, durationMs, exitCode, failure };
   }
 
-}
-
-/** The rule a failure is known to be by its error; undefined lets describeError tell a verify, command or error. */
-function failureRule(error: unknown): RunRule | undefined {
-  if (error instanceof Interrupted) return 'run-interrupted';
-  if (error instanceof Error && error.name === 'TimeoutError') return 'run-timeout';
-  if (error instanceof Error && error.name === REFUSED) return 'run-refused';
-  return undefined;
 }
 
 function timeoutOf(block: Block, fallback: number): number {

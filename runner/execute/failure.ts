@@ -1,10 +1,10 @@
-import { inspect, stripVTControlCharacters } from 'node:util';
+import { stripVTControlCharacters } from 'node:util';
 import { ProcessOutput } from 'zx';
 import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
-import type { Block, Point, Span } from '../model.ts';
+import type { Block } from '../model.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
-import { escapeRegExp } from '../../common/regexp.ts';
+import { locate, safely, thrownText, type SourceMapper } from './locate.ts';
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;
@@ -24,46 +24,6 @@ interface ProcessOutputLike {
 
 function isProcessOutput(error: unknown): error is ProcessOutputLike & Error {
   return error instanceof ProcessOutput;
-}
-
-/**
- * Reads a property of whatever a block threw without letting it throw in turn: a block can throw an object whose
- * `toString` is null, or an Error whose `message` getter throws (read again by Node when it formats `stack`).
- */
-function safely<T>(read: () => T, fallback: T): T {
-  try {
-    return read();
-  } catch {
-    return fallback;
-  }
-}
-
-/** The text of a thrown value that is not an Error: its own `toString` if it has a working one, else its shape. */
-export function thrownText(value: unknown): string {
-  return safely(() => String(value), '') || safely(() => inspect(value, { depth: 1, breakLength: Infinity }), '') || 'an unprintable value';
-}
-
-/** Maps a compiled-module position back to the document; see compile.ts. */
-export type SourceMapper = { modulePath: string; toSource(line: number, column: number): { line: number; column: number } | undefined };
-
-/**
- * The position inside the block where the error was raised: the first stack frame in the compiled module that maps
- * into this block. For a failed command, the stack recorded when the block started it comes first (zx runs commands
- * after the template call returns, so the error itself carries no frame of the block).
- */
-export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): Point | Span {
-  // Nowhere more precise to point at: the whole block.
-  const fallback = block.span;
-  if (!mapper) return fallback;
-  const own = error instanceof Error ? `${safely(() => String(error.stack ?? ''), '')}\n${safely(() => String(error.message), '')}` : thrownText(error);
-  const text = error instanceof ProcessOutput ? `${commandStack}\n${own}` : own;
-  const escaped = escapeRegExp(mapper.modulePath);
-  const pattern = new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g');
-  for (const match of text.matchAll(pattern)) {
-    const position = mapper.toSource(Number(match[1]), Number(match[2]));
-    if (position && position.line >= block.codeLine && position.line < block.span.end.line) return position;
-  }
-  return fallback;
 }
 
 function relevantLines(text: string): string[] {
@@ -96,7 +56,7 @@ export function describeError(
   commandStack = '',
   mapper?: SourceMapper,
 ): RunMessage {
-  const place = locate(error, block, mapper, commandStack);
+  const place = locate(error, block, mapper, isProcessOutput(error) ? commandStack : '');
   const ruleId = rule ?? (block.role === 'verify' ? 'run-verify' : isProcessOutput(error) ? 'run-command' : 'run-error');
   const message = (reason: string, note: string[]) => diagnostic(redactor.redact(reason), { file, place, ruleId, note: note.join('\n') });
   if (isProcessOutput(error)) {

@@ -44,6 +44,7 @@ class RemoteChild extends EventEmitter {
   constructor(
     readonly id: number,
     private readonly send: (message: object) => void,
+    private readonly onPid?: (pid: number) => void,
   ) {
     super();
     this.stdin = new Writable({
@@ -71,7 +72,10 @@ class RemoteChild extends EventEmitter {
       this.emit('error', Object.assign(new Error(message.message), { code: message.code, errno: message.errno }));
       return;
     }
-    if (message.pid !== undefined) this.pid = message.pid;
+    if (message.pid !== undefined) {
+      this.pid = message.pid;
+      this.onPid?.(message.pid);
+    }
     for (const { stream, data } of message.output) this[stream].write(Buffer.from(data));
     if (message.close) this.#close(message.close.code, message.close.signal);
   }
@@ -136,7 +140,12 @@ class Host {
  */
 const HOSTS = 2;
 
-export function createSpawner(): Spawner {
+export interface SpawnerOptions {
+  /** Told the pid of every command as soon as it is known (the runner kills the process groups of a stopped block). */
+  onPid?: (pid: number) => void;
+}
+
+export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   const hosts: Host[] = [];
   let nextId = 0;
   let turn = 0;
@@ -155,11 +164,15 @@ export function createSpawner(): Spawner {
     const argv = Array.isArray(args) ? args : [];
     const opts = (Array.isArray(args) ? options : args) as SpawnOptions;
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
-    if (!pipesOnly(opts)) return nodeSpawn(command, argv, opts);
+    if (!pipesOnly(opts)) {
+      const child = nodeSpawn(command, argv, opts);
+      if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid);
+      return child;
+    }
     const host = pick();
     host.process.channel?.ref();
     const id = nextId++;
-    const child = new RemoteChild(id, host.send);
+    const child = new RemoteChild(id, host.send, spawnerOptions.onPid);
     host.live.set(id, child);
     const { signal, stdio: _stdio, ...transferable } = opts;
     if (signal) {

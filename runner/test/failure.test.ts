@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readJournal } from '../journal/journal.ts';
+import { isAlive } from '../../common/pid.ts';
 import { fence, runCli, writeRunbook } from './helpers.ts';
 
 /** A step section: its block appends `do NAME` to `log`, its rollback `undo NAME`; `body` runs after the append. */
@@ -187,5 +188,109 @@ describe('interrupts', () => {
     const resumed = await runCli(['resume'], { cwd: dir });
     assert.equal(resumed.code, 130, resumed.stdout + resumed.stderr);
     assert.deepEqual(log().slice(5), ['undo two', 'undo one']);
+  });
+});
+
+describe('cancellation that stops', () => {
+  it('a timeout stops the block, a spinning one included, before its rollback starts; the rollback sees the state it set', async () => {
+    const { file, dir, log } = await fixture(
+      section('spin', { attributes: 'timeout=500ms', body: "state.backup = 'b1'\nfor (;;) {}", rollback: "await fs.appendFile('log', `undo spin ${state.backup}\\n`)" }),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /Unexpected step still running after 0\.5s/);
+    assert.deepEqual(log(), ['do spin', 'undo spin b1']);
+  });
+
+  it('nothing a timed-out block had pending acts after it was stopped', async () => {
+    const { file, dir, log } = await fixture(
+      [
+        '# slow',
+        `${fence}ts step id=slow timeout=300ms`,
+        "await fs.appendFile('log', 'do slow\\n')",
+        "await sleep(1500); await fs.appendFile('log', 'late\\n')",
+        fence,
+        // Waits past the moment the block's write would have come.
+        `${fence}ts rollback timeout=10s`,
+        "await sleep(2500); await fs.appendFile('log', 'undo slow\\n')",
+        fence,
+      ].join('\n'),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1);
+    assert.deepEqual(log(), ['do slow', 'undo slow']);
+  });
+
+  it("Ctrl-C stops the block's commands, their whole process trees and background jobs, within 1 s and before the rollback", async () => {
+    const { file, dir, log } = await fixture(
+      section('tree', {
+        body: "await $`sleep 60 > /dev/null 2>&1 & echo $! > bg.pid; echo $$ > sh.pid; echo started; sleep 60`",
+        rollback: "await fs.appendFile('log', 'undo tree ' + ((await $`kill -0 $(cat bg.pid) 2>/dev/null && echo alive || echo gone`).stdout.trim()) + '\\n')",
+      }),
+    );
+    let signalled = 0;
+    let rollbackSeen = 0;
+    const run = await runCli(['run', file], {
+      cwd: dir,
+      onStdout: (text, child) => {
+        if (!signalled && text.includes('│ started')) {
+          signalled = performance.now();
+          child.kill('SIGINT');
+        }
+        // The step ends (interrupted) once its block is stopped: the rollback comes after, in a fresh thread.
+        if (signalled && !rollbackSeen && /■ tree/.test(text)) rollbackSeen = performance.now();
+      },
+    });
+    assert.equal(run.code, 130, run.stdout + run.stderr);
+    assert.ok(rollbackSeen - signalled < 1000, `the block was stopped ${Math.round(rollbackSeen - signalled)} ms after Ctrl-C`);
+    // The rollback ran once the background job was gone.
+    assert.deepEqual(log(), ['do tree', 'undo tree gone']);
+    for (const name of ['bg.pid', 'sh.pid']) {
+      const pid = Number(readFileSync(path.join(dir, name), 'utf8'));
+      assert.equal(isAlive(pid), false, `${name} ${pid} still alive`);
+    }
+  });
+});
+
+describe('a block cannot crash the runner', () => {
+  const cases: [string, string, RegExp][] = [
+    ['process.exit(0)', 'process.exit(0)', /Unexpected process\.exit\(0\) in a step block/],
+    ['an unhandled rejection', "void Promise.reject(new Error('lost promise'))\nawait sleep(5000)", /lost promise/],
+    ['a throwing timer', "setTimeout(() => { throw new Error('timer threw') }, 10)\nawait sleep(5000)", /timer threw/],
+    ['a BigInt value', 'return 10n', /the value step s returned cannot be recorded in the journal: .*BigInt/],
+    ['a cycle in the state', 'const a = {}\na.self = a\nstate.loop = a', /the shared state cannot be recorded in the journal: .*circular/],
+  ];
+  for (const [name, body, message] of cases) {
+    it(`${name} fails the step (exit 1, its rollback runs), never exits 0, never leaves the lock`, async () => {
+      const { file, dir, log } = await fixture(section('s', { body }));
+      // The lock lives in the user's state folder: this run's own, to read back.
+      const run = await runCli(['run', file], { cwd: dir, env: { XDG_STATE_HOME: path.join(dir, 'state') } });
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, message);
+      assert.doesNotMatch(run.stderr, /internal error|at .*node:internal/);
+      assert.deepEqual(log(), ['do s', 'undo s']);
+      const locks = path.join(dir, 'state', 'runbook', 'locks');
+      assert.ok(existsSync(locks), 'the run took its lock there');
+      assert.deepEqual(readdirSync(locks).filter((name) => name.endsWith('.lock')), []);
+    });
+  }
+
+  it('an EPIPE in a secrets command is judged by the exit code, not a crash', async () => {
+    const { file, dir, log } = await fixture(
+      section('pipe', { body: "await secrets.toCommand('exec 0<&-; exit 0', 'x'.repeat(1 << 20))\nconsole.log(await secrets.fromCommand('exec 0<&-; echo piped-value-1234', 'PIPED'))" }),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /│ \[secret:PIPED\]/);
+    assert.deepEqual(log(), ['do pipe']);
+  });
+
+  it('output a block writes straight to process.stdout is captured and redacted', async () => {
+    const { file, dir } = await fixture(section('raw', { body: "const v = secrets.mark('TOKEN', ['sup3r', 's3cret', 'value'].join('-'))\nprocess.stdout.write(`raw ${v}\\n`)\nprocess.stderr.write('to stderr\\n')" }));
+    const run = await runCli(['run', file, '--reporter', 'json'], { cwd: dir });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(`${run.stdout}${run.stderr}`.includes('sup3r-s3cret-value'), false);
+    const outputs = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; stream?: string; text?: string }).filter((event) => event.kind === 'output');
+    assert.deepEqual(outputs.map((event) => [event.stream, event.text]), [['stdout', 'raw [secret:TOKEN]'], ['stderr', 'to stderr']]);
   });
 });

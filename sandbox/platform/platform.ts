@@ -39,6 +39,8 @@ export interface Platform {
   waitHealthy(containers: string[], timeoutMs?: number): Promise<void>;
   /** Arms the org's inbound subscription (what fm_m365_wire_org.py does). */
   wireOrg(): Promise<Response>;
+  /** Authenticated SSH connections to the VPS since start (also `GET /_sandbox/ssh`): a run should make one. */
+  sshHandshakes(): number;
 }
 
 const platforms = new WeakMap<SandboxContext, Platform>();
@@ -170,12 +172,13 @@ async function startPlatform(
   const wireOrg = (): Promise<Response> => backendFetch('backend-b2b', '/admin/ensure-inbound-subscription', {
     body: { org: ORG_ID, mailbox: context.facts.mailbox ?? '', m365UserId: context.facts['mailbox-user-id'] ?? '' },
   });
-  const platform: Platform = { vps, runtime, monitor, backendUrl, backendFetch, composeUp, waitHealthy, wireOrg };
+  const platform: Platform = { vps, runtime, monitor, backendUrl, backendFetch, composeUp, waitHealthy, wireOrg, sshHandshakes: ssh.handshakes };
   platforms.set(context, platform);
 
   context.addControlRoute(async ({ method, path }) => {
     if (method === 'GET' && path === '/_sandbox/monitor') return { status: 200, body: monitor.report() };
     if (method === 'GET' && path === '/_sandbox/containers') return { status: 200, body: runtime.list() };
+    if (method === 'GET' && path === '/_sandbox/ssh') return { status: 200, body: { handshakes: ssh.handshakes() } };
     return undefined;
   });
 

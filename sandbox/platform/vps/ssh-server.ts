@@ -16,8 +16,10 @@ export interface SshServerOptions {
   /** Environment of every exec'd command (HOME, PATH with the docker shim first, TMPDIR ...). */
   env: NodeJS.ProcessEnv;
   /**
-   * Asked once per connection: drop now (`'now'`), after this many payload bytes (a number), or never (undefined).
-   * This is how the `ssh-drop` fault reaches the server without the server knowing about faults.
+   * Asked at every session (each command, shell or sftp a client opens): drop the connection now (`'now'`), after this
+   * many more payload bytes (a number), or not (undefined). Asked per session rather than per connection because a
+   * client that shares one connection (ControlMaster) opens a session, not a connection, per command: a network
+   * drop reaches it all the same. This is how the `ssh-drop` fault reaches the server without it knowing about faults.
    */
   dropPolicy?: () => 'now' | number | undefined;
   log?: (line: string) => void;
@@ -25,6 +27,8 @@ export interface SshServerOptions {
 
 export interface SshServer {
   port: number;
+  /** Authenticated connections since start: each is one full SSH handshake (what connection reuse saves). */
+  handshakes(): number;
   close(): Promise<void>;
 }
 
@@ -35,14 +39,14 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const log = opts.log ?? (() => undefined);
   const connections = new Set<Connection>();
   const children = new Set<ReturnType<typeof spawn>>();
+  let handshakes = 0;
 
   const server = new Server({ hostKeys: [opts.hostKeyPem] }, (client) => {
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.on('error', (err) => log(`ssh connection error: ${err.message}`));
 
-    const policy = opts.dropPolicy?.();
-    let budget = typeof policy === 'number' ? policy : Infinity;
+    let budget = Infinity;
     const drop = (): void => {
       log('ssh fault: dropping connection');
       // Destroying the socket (not a polite disconnect) is what a network drop looks like to the client.
@@ -68,8 +72,11 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     });
 
     client.on('ready', () => {
-      if (policy === 'now') return drop();
+      handshakes += 1;
       client.on('session', (acceptSession) => {
+        const policy = opts.dropPolicy?.();
+        if (policy === 'now') return drop();
+        if (typeof policy === 'number') budget = policy;
         const session = acceptSession();
         const env: NodeJS.ProcessEnv = {};
         session.on('env', (accept, _reject, info) => { env[info.key] = info.val; accept?.(); });
@@ -117,6 +124,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    handshakes: () => handshakes,
     close: async () => {
       for (const child of children) child.kill('SIGKILL');
       for (const c of connections) c.end();

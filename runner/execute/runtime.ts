@@ -1,0 +1,218 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Block } from '../model.ts';
+import { reviveMessage } from '../../common/diagnostics.ts';
+import type { RunMessage } from '../report/events.ts';
+import type { StepResult } from './context.ts';
+
+/** What a fresh block thread starts from: the compiled module, the target, the last good state, the known secrets. */
+export interface WorkerSeed {
+  modulePath: string;
+  file: string;
+  /** Where a failure of the document's setup is placed. */
+  setup?: Block;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  target: { name: string; sandbox: boolean; settings: Record<string, unknown> };
+  caPem?: string;
+  /** Heavy modules the document names (`msal`, `graph`): loaded only then. */
+  modules: string[];
+  state: Record<string, unknown>;
+  secrets: [string, string][];
+}
+
+export interface RunRequest {
+  id: number;
+  file: string;
+  block: Block;
+  step: { id: string; title: string; role: Block['role']; attempt: number };
+  result?: StepResult;
+}
+
+export type WorkerMessage =
+  /** Loaded, and the document's setup ran (its failure, as plain data, if it failed). */
+  | { type: 'ready'; setupFailure?: unknown }
+  /** The block begins now (its thread is loaded): its timeout counts from here. */
+  | { type: 'started'; id: number }
+  | { type: 'secret'; name: string; value: string }
+  | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'pid'; pid: number }
+  | { type: 'state-set'; key: string; json: string | undefined }
+  /** `failure` is a RunMessage as plain data (a VFileMessage does not survive the thread boundary whole). */
+  | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: unknown };
+
+/** How one block ended, as the runner sees it. */
+export type BlockEnd =
+  | { kind: 'done'; value: unknown; exitCode: number | null; failure?: RunMessage }
+  /** The thread ended under the block: process.exit, an uncaught error, an unhandled rejection, a throwing timer. */
+  | { kind: 'crashed'; error: unknown; exitCode?: number };
+
+export interface RuntimeHooks {
+  seed(): WorkerSeed;
+  onSecret(name: string, value: string): void;
+  onOutput(stream: 'stdout' | 'stderr', data: string): void;
+  /** The state as the thread holds it now (after a block, or a top-level write during one). */
+  onState(update: { key: string; json: string | undefined } | { all: string }): void;
+}
+
+/** The worker entry: the bundle's own chunk when running bundled, else the TypeScript source (tsx is loaded). */
+function workerUrl(): URL {
+  const bundled = new URL('./block-worker.mjs', import.meta.url);
+  return import.meta.url.endsWith('.ts') || !existsSync(bundled) ? new URL('./worker-source.mjs', import.meta.url) : bundled;
+}
+
+const KILL_GRACE_MS = 100;
+
+/**
+ * Runs blocks in a worker thread that can be stopped at any moment. The runner keeps the journal, events, redaction
+ * and prompts; the thread holds the blocks' runtime (zx, state, clients). After a stop or a crash, the next block
+ * gets a fresh thread seeded from the last state the runner saw. The commands blocks start lead process groups of
+ * their own, reported here, so a stop takes down their whole trees, background jobs included.
+ */
+export class BlockRuntime {
+  #worker: Worker | undefined;
+  #pending: { id: number; resolve: (end: BlockEnd) => void; started: () => void } | undefined;
+  /** The thread died between blocks: the next block reports it. */
+  #crashed: { error: unknown; exitCode?: number } | undefined;
+  readonly #groups = new Set<number>();
+  #nextId = 0;
+  #ready: Promise<RunMessage | undefined> | undefined;
+
+  constructor(private readonly hooks: RuntimeHooks) {}
+
+  /** Starts the thread if there is none, and resolves once it has loaded and run the setup: with its failure, if any. */
+  ready(): Promise<RunMessage | undefined> {
+    this.#ensure();
+    return this.#ready ?? Promise.resolve(undefined);
+  }
+
+  /** `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. */
+  run(request: Omit<RunRequest, 'id'>): { started: Promise<void>; end: Promise<BlockEnd> } {
+    if (this.#crashed) {
+      const crashed = this.#crashed;
+      this.#crashed = undefined;
+      return { started: Promise.resolve(), end: Promise.resolve({ kind: 'crashed', ...crashed }) };
+    }
+    const worker = this.#ensure();
+    const id = this.#nextId++;
+    // Only this block's commands are stopped with it: a background job an earlier block left on purpose stays.
+    this.#groups.clear();
+    let started!: () => void;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const end = new Promise<BlockEnd>((resolve) => {
+      this.#pending = {
+        id,
+        started,
+        resolve: (blockEnd) => {
+          started();
+          resolve(blockEnd);
+        },
+      };
+      worker.postMessage({ ...request, id } satisfies RunRequest);
+    });
+    return { started: startedPromise, end };
+  }
+
+  /** Stops the running block at once: the thread is terminated, its commands' process groups killed. */
+  async stop(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#pending = undefined;
+    this.#crashed = undefined;
+    // Both at once: the commands need not wait for the thread's teardown.
+    await Promise.all([worker?.terminate(), this.#killGroups()]);
+  }
+
+  /** A fresh thread for what follows (the rollbacks): nothing a failed block left running in it can act any more. */
+  async restart(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#pending = undefined;
+    this.#crashed = undefined;
+    await worker?.terminate();
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.terminate();
+  }
+
+  #ensure(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(workerUrl(), { workerData: this.hooks.seed(), stdout: true, stderr: true });
+    this.#worker = worker;
+    let loaded!: (setupFailure?: RunMessage) => void;
+    this.#ready = new Promise((resolve) => (loaded = resolve));
+    worker.once('exit', () => loaded());
+    // Whatever escapes the thread's own stdout/stderr (written below JavaScript) is still the block's output.
+    worker.stdout.on('data', (chunk: Buffer) => this.hooks.onOutput('stdout', chunk.toString('utf8')));
+    worker.stderr.on('data', (chunk: Buffer) => this.hooks.onOutput('stderr', chunk.toString('utf8')));
+    worker.on('message', (message: WorkerMessage) => {
+      if (this.#worker !== worker) return;
+      switch (message.type) {
+        case 'secret':
+          this.hooks.onSecret(message.name, message.value);
+          break;
+        case 'output':
+          this.hooks.onOutput(message.stream, message.data);
+          break;
+        case 'pid':
+          this.#groups.add(message.pid);
+          break;
+        case 'state-set':
+          this.hooks.onState({ key: message.key, json: message.json });
+          break;
+        case 'done': {
+          if (message.state !== undefined) this.hooks.onState({ all: message.state });
+          const pending = this.#pending;
+          if (pending?.id !== message.id) break;
+          this.#pending = undefined;
+          const failure = message.failure === undefined ? undefined : reviveMessage(message.failure);
+          pending.resolve({ kind: 'done', value: message.value === undefined ? undefined : JSON.parse(message.value), exitCode: message.exitCode, failure });
+          break;
+        }
+        case 'started':
+          if (this.#pending?.id === message.id) this.#pending.started();
+          break;
+        case 'ready':
+          loaded(message.setupFailure === undefined ? undefined : reviveMessage(message.setupFailure));
+          break;
+      }
+    });
+    let error: unknown;
+    worker.on('error', (thrown) => (error = thrown));
+    worker.on('exit', (exitCode) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      const crash = { error: error ?? new Error(`process.exit(${exitCode}) ended the block's runtime`), exitCode: error ? undefined : exitCode };
+      void this.#killGroups();
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending) pending.resolve({ kind: 'crashed', ...crash });
+      else this.#crashed = crash;
+    });
+    return worker;
+  }
+
+  /** SIGTERM to every process group a block started, then SIGKILL to what is left. */
+  async #killGroups(): Promise<void> {
+    const groups = [...this.#groups];
+    this.#groups.clear();
+    const signalAll = (signal: NodeJS.Signals) => {
+      let any = false;
+      for (const group of groups) {
+        try {
+          process.kill(-group, signal);
+          any = true;
+        } catch {
+          // The group is gone.
+        }
+      }
+      return any;
+    };
+    if (!signalAll('SIGTERM')) return;
+    await new Promise((resolve) => setTimeout(resolve, KILL_GRACE_MS));
+    signalAll('SIGKILL');
+  }
+}
