@@ -1,15 +1,12 @@
 import { benchDrift } from './drift.ts';
-import { benchRotation } from './rotation.ts';
-import { benchParse, benchPlanProcess, benchSteps, type BenchResult } from './runner.ts';
+import { benchParse, benchSteps, type BenchResult } from './runner.ts';
 
 /** `npm run bench`: a table for people, then one JSON document for machines; exit 1 when a target is missed. */
 async function main(): Promise<number> {
   // The process-level figures first: the in-process parse bench leaves a large heap behind whose collection would run
   // on the cores the measured processes need.
   const steps = benchSteps();
-  const planProcess = benchPlanProcess();
-  const rotation = await benchRotation();
-  const results: BenchResult[] = [...rotation, ...planProcess, ...benchParse(), ...steps, await benchDrift()];
+  const results: BenchResult[] = [...benchParse(), ...steps, await benchDrift()];
   const width = Math.max(...results.map((result) => result.name.length));
   for (const result of results) {
     const target = result.target !== undefined ? `  (target <= ${result.target}${result.unit}) ${result.pass ? 'ok' : 'MISSED'}` : '';
