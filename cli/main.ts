@@ -54,14 +54,17 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .action(async (file: string) => onResult(await lintCommand({ file })));
   program
     .command('check')
-    .description('drift against the platform repo, freshness, and with --replay a run on the sandbox (exit 0, 1 drift)')
-    .argument('[file]', 'the runbook', 'runbook.md')
+    .description('drift against the platform repo, freshness of runbooks, and with --replay a run on the sandbox (exit 0, 1 drift, 2 usage, 70 internal error)')
+    .argument('[files...]', "documents or quoted globs ('docs/**/*.md')", ['runbook.md'])
     .option('--repo <dir>', 'the platform repository (default: fixtures/platform)')
     .option('--max-age <days>', 'overrides review-every')
     .option('--replay', 'run the runbook on its sandbox target; failing verify and expect blocks are drift')
-    .action(async (file: string, flags: Omit<CheckOptions, 'file'>) => {
+    .option('--update', "rewrite each document's bindings file (<doc>.drift.json) with what its claims resolve to now")
+    .option('--baseline <file>', 'findings listed there are accepted; with --update, write the current findings there')
+    .option('--config <file>', 'repository configuration of ignores (default: .runbook-drift.yml here or at the repo root)')
+    .action(async (files: string[], flags: Omit<CheckOptions, 'file' | 'files'>) => {
       const { createReplay } = await import('./replay.ts');
-      onResult(await checkCommand({ ...flags, file }, { replay: createReplay(embeddedSandbox, process.cwd()) }));
+      onResult(await checkCommand({ ...flags, files }, { replay: createReplay(embeddedSandbox, process.cwd()) }));
     });
   reportOptions(
     program

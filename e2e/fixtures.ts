@@ -1,4 +1,5 @@
 import { test as base, type Browser } from '@playwright/test';
+import { CREDENTIAL_COOKIE, readCredential } from '../sandbox/credential.ts';
 import { createIdentityComponent } from '../sandbox/identity/index.ts';
 import type { SandboxHandle } from '../sandbox/index.ts';
 import { startTempSandbox } from '../sandbox/test/helpers.ts';
@@ -30,6 +31,14 @@ export const test = base.extend<object, SandboxWorkerOptions & SandboxWorkerFixt
     },
     { scope: 'worker' },
   ],
+  // The portal answers only a browser that carries the sandbox's credential: a cookie set by configuration, as an
+  // operator's browser carries its sign-in, read from the sandbox's mode 600 credential file.
+  context: async ({ context, sandbox }, use) => {
+    await context.addCookies([
+      { name: CREDENTIAL_COOKIE, value: readCredential(sandbox.facts['credential-file']!), url: sandbox.facts.portal!, httpOnly: true, secure: true, sameSite: 'Strict' },
+    ]);
+    await use(context);
+  },
   browser: [
     async ({ playwright, sandbox, launchOptions }, use) => {
       const spki = sandbox.facts['tls-spki'];

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readTargetAuth } from '../common/net/auth.ts';
+import { privateDir } from '../common/private-files.ts';
 import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
@@ -123,6 +125,8 @@ function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunR
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
+  // Journals, locks, caches and an embedded sandbox's keys live here: this user's alone.
+  privateDir(path.join(workspace, '.runbook'));
   const cacheDir = path.join(workspace, '.runbook', 'cache');
   const runbook = await loadRunbook(request.file, cacheDir);
   const targetName = chooseTarget(runbook, typeof request.target === 'function' ? request.target(runbook) : request.target);
@@ -174,6 +178,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
     const provenance = runProvenance(workspace);
+    const auth = await readTargetAuth(target.settings);
+    // The credential is a secret like any other: marked before anything of the run is emitted.
+    if (auth) redactor.add('TARGET_AUTH', auth.value.replace(/^bearer\s+/i, ''));
     const emit = (event: RunEvent) => {
       const clean = reviveEvent(redactor.redactValue(event));
       for (const sink of sinks) sink(clean);

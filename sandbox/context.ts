@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createClipboard } from './clipboard.ts';
 import { createClock } from './clock.ts';
+import { createCredential } from './credential.ts';
 import { createFaults } from './faults.ts';
 import { createLog } from './log.ts';
 import { loadOrCreateCa, loadOrCreateLoopbackCert, type ServerCert } from './tls.ts';
@@ -24,7 +25,8 @@ export function createContext(options: ContextOptions): MutableSandboxContext {
   const ca = loadOrCreateCa(join(options.dir, 'tls'));
   let loopback: ServerCert | undefined;
   const routes: ControlRoute[] = [];
-  const facts: Record<string, string> = { 'sandbox-dir': options.dir, 'ca-file': ca.certPath };
+  const credential = createCredential(options.dir);
+  const facts: Record<string, string> = { 'sandbox-dir': options.dir, 'ca-file': ca.certPath, 'credential-file': credential.path };
   return {
     dir: options.dir,
     clock: createClock(options.clockOffsetMs ?? 0),
@@ -32,6 +34,7 @@ export function createContext(options: ContextOptions): MutableSandboxContext {
     clipboard: createClipboard(),
     log: createLog(join(options.dir, 'logs', 'sandbox.log'), options.echoLog),
     ca,
+    credential,
     loopbackCert: () => (loopback ??= loadOrCreateLoopbackCert(join(options.dir, 'tls'), ca)),
     facts,
     controlRoutes: routes,

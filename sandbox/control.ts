@@ -1,9 +1,22 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { parseClockDuration } from './clock.ts';
+import { carriesCredential, CREDENTIAL_COOKIE } from './credential.ts';
 import type { MutableSandboxContext } from './context.ts';
 import type { ControlRoute, FaultSpec } from './types.ts';
 
 export const CONTROL_PREFIX = '/_sandbox';
+
+/**
+ * Refuses (401) a request without the sandbox's credential: a bearer header (the runner, the CLI, curl `-H @FILE`)
+ * or the cookie a browser is given by configuration. The answer says what is missing, never what would be right.
+ */
+export function requireCredential(token: string): MiddlewareHandler {
+  return async (c, next) => {
+    if (carriesCredential(token, c.req.header('authorization'), c.req.header('cookie'))) return next();
+    c.header('www-authenticate', 'Bearer realm="runbook-sandbox"');
+    return c.json({ error: `Unexpected request without the sandbox credential, expected an Authorization: Bearer header or the ${CREDENTIAL_COOKIE} cookie (the credential-file fact)` }, 401);
+  };
+}
 
 /**
  * The loopback control API: `/_sandbox/...` requests are offered to every registered ControlRoute in order with the
@@ -83,6 +96,11 @@ export function coreControlRoutes(context: MutableSandboxContext): ControlRoute 
       case 'GET /clipboard':
         // Plain text, like pbpaste: the capture step pipes it straight into a file.
         return { status: 200, body: context.clipboard.read() };
+      case 'DELETE /clipboard':
+        // What `pbcopy < /dev/null` does: once the capture step has the value in its file, the clipboard lets go of it.
+        context.clipboard.write('');
+        context.log.write('control', 'clipboard cleared');
+        return { status: 204, body: undefined };
       case 'POST /clipboard': {
         const text = (body as { text?: unknown } | undefined)?.text;
         if (typeof text !== 'string') throw new Error('Unexpected clipboard body, expected {"text": "..."}');

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { privateDir } from '../common/private-files.ts';
 import { createContext } from './context.ts';
 import { coreControlRoutes } from './control.ts';
 import { createIdentityComponent, type IdentityOptions } from './identity/index.ts';
@@ -50,6 +51,9 @@ async function stopAll(handles: Array<{ name: string; handle: ComponentHandle }>
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const dir = resolve(options.dir ?? defaultSandboxDir());
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Keys, the credential and the VPS's env file live here: only this user may list or read it, nor its `.runbook/`.
+  privateDir(dir);
+  if (basename(dirname(dir)) === '.runbook') privateDir(dirname(dir));
   const context = createContext({
     dir,
     ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: options.clockOffsetMs } : {}),

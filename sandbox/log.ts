@@ -7,12 +7,12 @@ import type { SandboxLog } from './types.ts';
  * leak scan must see. Callers must never pass secret values (log key ids and hints instead).
  */
 export function createLog(path: string, echo?: (line: string) => void): SandboxLog {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   return {
     path,
     write(component, line) {
       const text = `${new Date().toISOString()} [${component}] ${line}`;
-      appendFileSync(path, `${text}\n`);
+      appendFileSync(path, `${text}\n`, { mode: 0o600 });
       echo?.(text);
     },
   };

@@ -84,6 +84,8 @@ export interface SandboxContext {
   readonly ca: { certPem: string; certPath: string; keyPem: string };
   /** The server certificate every sandbox listener uses (localhost, 127.0.0.1, ::1; signed by the local CA, cached). */
   loopbackCert(): { certPem: string; keyPem: string };
+  /** The credential every control, portal and container-runtime request must carry (see credential.ts). */
+  readonly credential: { readonly path: string; readonly token: string };
   /** URLs and facts components publish for each other and for the runner (authority, graph, portal, ssh ...). */
   readonly facts: Record<string, string>;
   /** Set by the identity side once started. */

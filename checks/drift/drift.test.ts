@@ -128,10 +128,15 @@ describe('freshness', () => {
     assert.match(strict[0]!, /\(6 days ago\), expected a validation within 5 days \(--max-age\) \[drift-stale\]$/);
   });
 
-  it('fails when last-validated is missing', async () => {
+  it('fails when a runbook has no last-validated', async () => {
     const repo = writeRepo({ 'README.md': 'x' });
-    const findings = formatted(await checkDrift(parse('---\ntitle: t\n---\n# T\n'), { repo, now: NOW }));
+    const findings = formatted(await checkDrift(parse('---\ntitle: t\n---\n# T\n\n```ts step\nawait $`true`\n```\n'), { repo, now: NOW }));
     assert.deepEqual(findings, ['runbook.md:1:1: Unexpected runbook with no `last-validated`, expected the date it was last validated (YYYY-MM-DD) [drift-stale]']);
+  });
+
+  it('asks no freshness of a document that is not a runbook (no steps, no runbook keys)', async () => {
+    const repo = writeRepo({ 'README.md': 'x' });
+    assert.deepEqual(formatted(await checkDrift(parse('---\ntitle: Usage\nhide: [toc]\n---\n# Usage\n\n```bash\ntrue\n```\n'), { repo, now: NOW })), []);
   });
 });
 
@@ -141,24 +146,24 @@ describe('exemptions', () => {
   const doc = (body: string, frontMatter = '') => parse(`---\nlast-validated: 2026-06-30\n${frontMatter}---\n\n${body}`);
 
   it('reports a mention no comment exempts', async () => {
-    const findings = formatted(await checkDrift(doc('Set `THIRD_PARTY_TOKEN` first.\n'), { repo, now: NOW }));
+    const findings = formatted(await checkDrift(doc('Set `THIRD_PARTY_TOKEN` env var.\n'), { repo, now: NOW }));
     assert.equal(findings.length, 1);
     assert.match(findings[0]!, /^runbook\.md:5:6-5:23: Unexpected env var `THIRD_PARTY_TOKEN`/);
   });
 
   it('exempts a mention with a reasoned drift-ignore comment on the line before', async () => {
-    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN reason="set by the vendor CLI, not our code" -->\nSet `THIRD_PARTY_TOKEN` first.\n';
+    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN reason="set by the vendor CLI, not our code" -->\nSet `THIRD_PARTY_TOKEN` env var.\n';
     assert.deepEqual(formatted(await checkDrift(doc(body), { repo, now: NOW })), []);
   });
 
   it('does not carry an exemption past the element that follows it', async () => {
-    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN reason="vendor" -->\nSet `THIRD_PARTY_TOKEN` first.\n\nThen `THIRD_PARTY_TOKEN` again.\n';
+    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN reason="vendor" -->\nSet `THIRD_PARTY_TOKEN` env var.\n\nThen `THIRD_PARTY_TOKEN` env var.\n';
     const findings = formatted(await checkDrift(doc(body), { repo, now: NOW }));
     assert.deepEqual(findings.map((line) => line.split(': ')[0]), ['runbook.md:8:7-8:24']);
   });
 
   it('reports an exemption without a reason, and does not honour it', async () => {
-    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN -->\nSet `THIRD_PARTY_TOKEN` first.\n';
+    const body = '<!-- drift-ignore: THIRD_PARTY_TOKEN -->\nSet `THIRD_PARTY_TOKEN` env var.\n';
     const findings = formatted(await checkDrift(doc(body), { repo, now: NOW }));
     assert.deepEqual(findings.map((line) => line.replace(/^runbook\.md:(\S+): .*\[(.+)\]$/, '$1 $2')), ['5:1-5:41 drift-ignore', '6:6-6:23 drift-env']);
     assert.match(findings[0]!, /Unexpected drift-ignore for `THIRD_PARTY_TOKEN` without a reason, expected reason=/);
@@ -171,7 +176,7 @@ describe('exemptions', () => {
 
   it('reports a front matter exemption without a reason at its key', async () => {
     const frontMatter = 'drift-ignore:\n  - mention: THIRD_PARTY_TOKEN\n';
-    const findings = formatted(await checkDrift(doc('`THIRD_PARTY_TOKEN`\n', frontMatter), { repo, now: NOW }));
+    const findings = formatted(await checkDrift(doc('`THIRD_PARTY_TOKEN` env var\n', frontMatter), { repo, now: NOW }));
     assert.deepEqual(findings.map((line) => line.replace(/^runbook\.md:(\S+): .*\[(.+)\]$/, '$1 $2')), ['3:1-3:13 drift-ignore', '7:2-7:19 drift-env']);
   });
 
@@ -231,9 +236,13 @@ describe('compose names', () => {
   after(() => rmSync(repo, { recursive: true, force: true }));
   const check = async (body: string) => formatted(await checkDrift(parse(`---\nlast-validated: 2026-06-30\n---\n\n${body}`), { repo, now: NOW }));
 
-  it('checks kebab words that start like the repo\'s services, containers or project', async () => {
-    const findings = await check('Restart `web-apii` and shop-web, keep web-worker and shop-web-api.\n');
-    assert.deepEqual(findings.map((line) => line.replace(/^runbook\.md:(\S+): Unexpected compose service or container `([^`]+)`.*$/, '$1 $2')), ['5:10-5:18 web-apii', '5:24-5:32 shop-web']);
+  it('checks the services a compose verb names and the containers a docker command names', async () => {
+    const findings = await check('```bash\ndocker compose restart web-apii web-worker\ndocker logs --tail 5 shop-web\ndocker exec shop-web-api ls\n```\n');
+    assert.deepEqual(findings.map((line) => line.replace(/^runbook\.md:(\S+): Unexpected compose service or container `([^`]+)`.*$/, '$1 $2')), ['6:24-6:32 web-apii', '7:22-7:30 shop-web']);
+  });
+
+  it('does not take a kebab-case word that starts like a service for one (paperless-ngx, awx-manage)', async () => {
+    assert.deepEqual(await check('Restart `web-apii` and shop-web, keep web-worker.\n\n```bash\ndocker compose exec web-api awx-manage migrate\n```\n'), []);
   });
 
   it('leaves other kebab words alone', async () => {

@@ -35,6 +35,19 @@ const FILE_EXTENSIONS = new Set(['py', 'sh', 'js', 'ts', 'md', 'yml', 'yaml', 'j
 /** Names the runbook defines in its own code (a helper in a heredoc) are not claims about the platform. */
 const LOCAL_DEFINITION = /\bdef\s+([A-Za-z_]\w*)|\bfunction\s+([A-Za-z_$][\w$]*)|\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=|^\s*([A-Za-z_]\w*)\s*\(\)\s*\{/gm;
 
+/** A code span or heading that is one call: `cd()`, `within(fn)`, `$.sync()` is not (a member of `$`). */
+const WHOLE_CALL = /^([A-Za-z_][\w]*[A-Za-z0-9])\([^()]*\)$/;
+/** Words that say the name on the line is an environment variable. */
+const ENV_WORDS = /\benvironment variables?\b|\benv(?:ironment)?[ -]vars?\b/i;
+
+/** Where the `related-services:` value sits in front matter text (offsets in that text). */
+function relatedServicesRange(text: string): { from: number; to: number } | undefined {
+  const key = /^related-services\s*:/m.exec(text);
+  if (!key) return undefined;
+  const next = /^\S/m.exec(text.slice(key.index + key[0].length));
+  return { from: key.index + key[0].length, to: next ? key.index + key[0].length + next.index : text.length };
+}
+
 export type PathClaim = { kind: 'relative' | 'absolute' | 'bare'; text: string };
 
 /** Whether a path-ish word claims a file in the repo, and how to look it up. */
@@ -84,7 +97,8 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
   const localNames = new Set<string>();
   for (const region of regions)
     if (region.kind === 'code')
-      for (const match of region.text.matchAll(LOCAL_DEFINITION)) localNames.add((match[1] ?? match[2] ?? match[3] ?? match[4])!);
+      // The raw block, not its literal-only view: `const onVps = (...) =>` in a setup block is the document's own.
+      for (const match of lines.source.slice(region.offset, region.offset + region.text.length).matchAll(LOCAL_DEFINITION)) localNames.add((match[1] ?? match[2] ?? match[3] ?? match[4])!);
 
   // Scripts and flags are paired after every region is read: in prose the script and its flag are often in
   // different inline-code spans of the same line.
@@ -94,6 +108,19 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
   regions.forEach((region, regionIndex) => {
     const base = region.offset;
     const span = (start: number, end: number) => lines.span(base + start, base + end);
+    if (region.kind === 'link') {
+      // A link is a claim that its target exists, whatever the target's shape.
+      let target = region.text;
+      try {
+        target = decodeURI(target);
+      } catch {
+        // A malformed escape: look the target up as written.
+      }
+      mentions.push({ kind: 'path', claim: 'relative', text: target, span: span(0, region.text.length), region: 'link', context: 'link' });
+      return;
+    }
+    const inlineBody = region.kind === 'inline' ? region.text.replace(/^`+\s*|\s*`+$/g, '') : undefined;
+    const whole = region.heading || inlineBody !== undefined;
     const cuts = region.kind === 'code' ? commandUnits(region.text) : [];
     // Inline code that starts with a command (`git reset --hard x`) owns its flags; one that starts with a flag
     // (`--backend`) belongs to the script its line names.
@@ -111,7 +138,7 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       // word is only part of what the author wrote: not a claim on its own.
       const before = lines.source[base + match.index - 1];
       const after = lines.source[base + match.index + match[0].length];
-      const partial = before === '>' || after === '<' || after === '*' || after === '(';
+      const partial = before === '>' || before === '}' || before === '$' || after === '<' || after === '*' || after === '(' || after === '$';
       const claim = partial ? undefined : pathClaim(match[0]);
       const basename = match[0].replace(/[.,!?]+$/, '').split('/').pop() ?? '';
       if (SCRIPT_FILE.test(basename) && !/[*$<]/.test(match[0]))
@@ -120,20 +147,26 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       if (claim) mentions.push({ kind: 'path', claim: claim.kind, text: claim.text, span: span(match.index, match.index + claim.text.length), ...common });
     }
     for (const match of region.text.matchAll(METHOD)) {
-      const [whole, className, member, parens] = match as unknown as [string, string, string, string | undefined];
-      const next = region.text.slice(match.index + whole.length, match.index + whole.length + 2);
+      const [text, className, member, parens] = match as unknown as [string, string, string, string | undefined];
+      const next = region.text.slice(match.index + text.length, match.index + text.length + 2);
       const upper = className.replace(/[^A-Z]/g, '').length;
       const called = parens !== undefined || next.startsWith('(');
       if (/^\.\w|^\//.test(next)) continue; // `Foo.bar.com`, `Dir.name/file`: part of an address or path
       if (!(called || member.includes('_') || (upper >= 2 && member.length >= 3 && /^[a-z_]/.test(member) && !FILE_EXTENSIONS.has(member.toLowerCase())))) continue;
       if (localNames.has(className)) continue;
-      mentions.push({ kind: 'method', className, member, text: whole, span: span(match.index, match.index + whole.length), ...common });
+      mentions.push({ kind: 'method', className, member, text, span: span(match.index, match.index + text.length), ...common, ...(called ? { context: 'call' as const } : {}) });
     }
+    const wholeCall = whole ? WHOLE_CALL.exec(inlineBody ?? region.text.trim()) : null;
     for (const match of region.text.matchAll(FUNCTION)) {
       const name = match[1]!;
-      if (localNames.has(name)) continue;
+      if (localNames.has(name) || wholeCall?.[1] === name) continue;
       const text = match[0].endsWith(')') ? match[0] : name + '()';
       mentions.push({ kind: 'function', name, text: match[0].endsWith(')') ? text : name, span: span(match.index, match.index + name.length + (match[0].endsWith(')') ? 2 : 0)), ...common });
+    }
+    // `cd()`, `within(callback)`, `## retry()`: a code span or heading that is one call names a function.
+    if (wholeCall && !localNames.has(wholeCall[1]!)) {
+      const at = region.text.indexOf(wholeCall[1]!);
+      mentions.push({ kind: 'function', name: wholeCall[1]!, text: `${wholeCall[1]}()`, span: span(at, at + wholeCall[1]!.length + 2), ...common, context: region.heading ? 'heading' : 'call' });
     }
     for (const match of region.text.matchAll(ENV)) {
       const name = match[1]!;
@@ -141,14 +174,24 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       if (!prefix && !name.includes('_')) continue;
       if (region.text[match.index - 1] === '.' && !/env\.$/.test(region.text.slice(Math.max(0, match.index - 4), match.index))) continue;
       const text = match[0];
-      mentions.push({ kind: 'env', name, prefix, text, span: span(match.index, match.index + text.length), ...common });
+      // "the `X` environment variable", "env var `X`": the words right beside the name say what it is (a heading
+      // that is the name alone does not: `### USER_SQL` is about an app).
+      const near = region.kind === 'code' ? '' : lines.source.slice(Math.max(0, base + match.index - 24), base + match.index + text.length + 24);
+      const context = ENV_WORDS.test(near) && !/\[[^\]]*\]\(#/.test(near) ? ('prose-env' as const) : undefined;
+      mentions.push({ kind: 'env', name, prefix, text, span: span(match.index, match.index + text.length), ...common, ...(context ? { context } : {}) });
     }
     for (const match of region.text.matchAll(FLAG)) {
       flags.push({ flag: match[0], offset: base + match.index, end: base + match.index + match[0].length, unit: unit(match.index), line: lines.point(base + match.index).line, region });
     }
+    const services = region.frontMatter ? relatedServicesRange(region.text) : undefined;
     for (const match of region.text.matchAll(KEBAB)) {
       if (region.text[match.index - 1] === '-') continue;
-      mentions.push({ kind: 'kebab', text: match[1]!, span: span(match.index, match.index + match[1]!.length), ...common });
+      const at = span(match.index, match.index + match[1]!.length);
+      // Only an entry that is the name alone (`- curateme-backend-b2b`, `[a, b]`), not words of a description.
+      const alone = /(?:^|[-[,:])\s*$/.test(region.text.slice(0, match.index).split('\n').pop()!) && /^\s*(?:[,\]]|$)/m.test(region.text.slice(match.index + match[1]!.length));
+      if (services && alone && match.index >= services.from && match.index < services.to)
+        mentions.push({ kind: 'compose', name: match[1]!, role: 'container', text: match[1]!, span: at, ...common, context: 'front-matter' });
+      else mentions.push({ kind: 'kebab', text: match[1]!, span: at, ...common });
     }
     if (region.kind !== 'code') {
       const claims: { at: number; text: string }[] = [];
@@ -162,12 +205,12 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       for (const claim of claims) {
         const errorText = claim.text.replace(/\s*(?:\.\.\.|…)\s*$/, '').trim();
         if (errorText.length < 10 || !/\s/.test(errorText)) continue;
-        mentions.push({ kind: 'error-text', text: errorText, span: span(claim.at, claim.at + errorText.length), ...common });
+        mentions.push({ kind: 'error-text', text: errorText, span: span(claim.at, claim.at + errorText.length), ...common, context: 'quoted' });
       }
       for (const match of region.text.matchAll(STEP_NAME)) {
         const stepName = match[2]!.trim();
         const at = match.index + 1 + match[2]!.indexOf(stepName);
-        mentions.push({ kind: 'step-name', text: stepName, span: span(at, at + stepName.length), ...common });
+        mentions.push({ kind: 'step-name', text: stepName, span: span(at, at + stepName.length), ...common, context: 'quoted' });
       }
     }
   });

@@ -1,7 +1,7 @@
-import type { Code, InlineCode, Link, Root, Text, Yaml } from 'mdast';
+import type { Code, Definition, InlineCode, Link, Root, Text, Yaml } from 'mdast';
 import { visit } from 'unist-util-visit';
 import { codeRegion, SCRIPT_LANGS, type LineIndex } from '../markdown.ts';
-import { closingParen, scanScript } from '../source/script-scan.ts';
+import { closingParen, scanScript, zxCommands } from '../source/script-scan.ts';
 import type { RegionKind } from './types.ts';
 
 /**
@@ -14,6 +14,14 @@ export interface Region {
   text: string;
   offset: number;
   lang?: string;
+  /** The region is the whole text of a heading (`## cd()`, `##### LOG_LEVEL`): a heading that names a thing documents it. */
+  heading?: boolean;
+  /** The front matter, where `related-services` lists services by name. */
+  frontMatter?: boolean;
+  /** An indented code block (no fence). */
+  indented?: boolean;
+  /** In a TS/JS block, where its shell commands are (zx templates, offsets in `text`): the rest is not shell. */
+  commands?: { start: number; end: number }[];
 }
 
 /** Calls that name a secret for redaction (`secrets.read(file, 'NEW_GRAPH_SECRET')`): their UPPER_CASE arguments are labels. */
@@ -66,27 +74,32 @@ export function regionsOf(tree: Root, lines: LineIndex): Region[] {
     const end = node.position?.end.offset;
     return start === undefined || end === undefined ? undefined : { start, text: source.slice(start, end) };
   };
-  visit(tree, (node) => {
+  visit(tree, (node, _index, parent) => {
+    const heading = parent?.type === 'heading' && parent.children.length === 1 ? { heading: true } : {};
     if (node.type === 'yaml') {
       const part = slice(node as Yaml);
-      if (part) regions.push({ kind: 'prose', text: blankUrls(frontMatterText(part.text)), offset: part.start });
+      if (part) regions.push({ kind: 'prose', text: blankUrls(frontMatterText(part.text)), offset: part.start, frontMatter: true });
     } else if (node.type === 'text') {
       const part = slice(node as Text);
-      if (part) regions.push({ kind: 'prose', text: blankRedacted(blankUrls(part.text)), offset: part.start });
+      if (part) regions.push({ kind: 'prose', text: blankRedacted(blankUrls(part.text)), offset: part.start, ...heading });
     } else if (node.type === 'inlineCode') {
       const part = slice(node as InlineCode);
-      if (part) regions.push({ kind: 'inline', text: blankRedacted(blankUrls(part.text)), offset: part.start });
-    } else if (node.type === 'link') {
-      const link = node as Link;
+      if (part) regions.push({ kind: 'inline', text: blankRedacted(blankUrls(part.text)), offset: part.start, ...heading });
+    } else if (node.type === 'link' || node.type === 'definition') {
+      // `[text](url)` and `[label]: url`: the target, without its `#anchor`, resolved from the document's folder.
+      const link = node as Link | Definition;
       const part = slice(link);
-      const at = part ? part.text.lastIndexOf(`(${link.url}`) : -1;
-      if (part && at !== -1 && !/^[a-z][a-z0-9+.-]*:|^#/i.test(link.url))
-        regions.push({ kind: 'inline', text: link.url, offset: part.start + at + 1 });
+      const url = link.url.replace(/#.*$/, '');
+      const at = part ? part.text.lastIndexOf(url) : -1;
+      if (part && url && at !== -1 && !/^[a-z][a-z0-9+.-]*:|^#|^\/\//i.test(url)) regions.push({ kind: 'link', text: url, offset: part.start + at });
     } else if (node.type === 'code') {
       const region = codeRegion(node as Code, lines);
       if (!region) return;
-      const text = SCRIPT_LANGS.has(region.lang) ? blankSecretLabels(scanScript(region.text)) : region.text;
-      regions.push({ kind: 'code', text: blankRedacted(blankUrls(text)), offset: region.offset, lang: region.lang });
+      const views = SCRIPT_LANGS.has(region.lang) ? scanScript(region.text) : undefined;
+      const text = views ? blankSecretLabels(views) : region.text;
+      const commands = views ? zxCommands(views).map((template) => ({ start: template.start + 1, end: template.end - 1 })) : undefined;
+      const indented = (node as Code).data?.runbook?.fenced === false ? { indented: true } : {};
+      regions.push({ kind: 'code', text: blankRedacted(blankUrls(text)), offset: region.offset, lang: region.lang, ...indented, ...(commands ? { commands } : {}) });
     }
   });
   return regions;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseRunbook } from '../../runner/parse/index.ts';
 import { copyPlatform, edit, formatted, PLATFORM, ROOT } from '../testing.ts';
+import { readBindings } from './bindings.ts';
 import { checkDrift } from './index.ts';
 
 const source = readFileSync(path.join(ROOT, 'runbook.md'), 'utf8');
@@ -36,9 +37,26 @@ function assertAtMentions(findings: string[], rule: string, text: string): void 
   }
 }
 
+/** runbook.md's committed bindings (`runbook check --update` / `runbook validate` write them). */
+const bindings = async () => (await readBindings(path.join(ROOT, 'runbook.md'))) ?? [];
+
 describe('runbook.md against the platform repository', () => {
   it('matches fixtures/platform as it is', async () => {
     assert.deepEqual(formatted(await checkDrift(parsed(), { repo: PLATFORM, now })), []);
+  });
+
+  it('matches fixtures/platform with its committed bindings, and they name what was true when a name goes', async () => {
+    assert.ok((await bindings()).length > 0, 'runbook.drift.json is committed beside runbook.md');
+    assert.deepEqual(formatted(await checkDrift(parsed(), { repo: PLATFORM, now, bindings: await bindings() })), []);
+    const platform = copyPlatform();
+    try {
+      edit(platform.dir, 'services/backend/src/services/agent_identity/graph_client.py', 'MICROSOFT_GRAPH_CLIENT_SECRET', 'MSGRAPH_CLIENT_SECRET');
+      const findings = formatted(await checkDrift(parsed(), { repo: platform.dir, now, bindings: await bindings() }));
+      assertAtMentions(findings, 'drift-env', 'MICROSOFT_GRAPH_CLIENT_SECRET');
+      assert.ok(findings.every((finding) => finding.includes('(it was `services/backend/src/services/agent_identity/graph_client.py:')), findings.join('\n'));
+    } finally {
+      platform.dispose();
+    }
   });
 
   it('fails where it names MICROSOFT_GRAPH_CLIENT_SECRET when graph_client.py renames it', async () => {

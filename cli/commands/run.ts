@@ -150,8 +150,16 @@ export function validateCommand(options: ValidateOptions, io: CommandIO = proces
   return runSession('validate', options, io, async (reporters, interrupt) => {
     const { validateRunbook } = await import('../../runner/validate.ts');
     const { run, stamped } = await validateRunbook({ file: options.file, target: options.target, reporters, sandbox: embeddedSandbox, interrupt, workspace: process.cwd() });
-    if (stamped) io.stderr(`runbook: validated; stamped ${options.file} last-validated: ${stamped.date}`);
-    else io.stderr(`runbook: validation failed; ${options.file} was not stamped`);
+    if (stamped) {
+      io.stderr(`runbook: validated; stamped ${options.file} last-validated: ${stamped.date}`);
+      // What the validated document claims is now the record its drift checks compare with (issue 13).
+      const { refreshBindings } = await import('./checks.ts');
+      const written = await refreshBindings(options.file).catch((error: Error) => {
+        io.stderr(`runbook: bindings not refreshed: ${error.message}`);
+        return undefined;
+      });
+      if (written) io.stderr(`runbook: refreshed ${written}`);
+    } else io.stderr(`runbook: validation failed; ${options.file} was not stamped`);
     return run.exitCode;
   });
 }

@@ -66,11 +66,11 @@ describe('runbook check', () => {
   it('exits 1 on drift, naming the runbook line', async () => {
     const platform = copyPlatform();
     try {
-      edit(platform.dir, 'docker-compose.production.yml', 'celery-beat:', 'scheduler:');
+      edit(platform.dir, 'docker-compose.production.yml', '  backend-gateway:', '  api-gateway:');
       const io = captureIO();
       assert.equal(await checkCommand({ file: sample, repo: platform.dir }, { now: NOW, io }), 1);
       assert.deepEqual(io.out, [
-        `${sample}:66:53-66:64: Unexpected compose service or container \`celery-beat\`, expected one of: backend-b2b, backend-gateway, celery-worker, curateme-backend-b2b, curateme-backend-gateway, curateme-celery-beat, curateme-celery-worker, curateme-runner-agent, runner-agent, scheduler [drift-compose]`,
+        `${sample}:46:154-46:169: Unexpected compose service or container \`backend-gateway\`, expected one of: api-gateway, backend-b2b, celery-beat, celery-worker, curateme-backend-b2b, curateme-backend-gateway, curateme-celery-beat, curateme-celery-worker, curateme-runner-agent, runner-agent [drift-compose]`,
       ]);
     } finally {
       platform.dispose();

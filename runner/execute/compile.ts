@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writePrivateFile } from '../../common/private-files.ts';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,9 +95,9 @@ export async function compileRunbook(runbook: Runbook, cacheDir: string): Promis
     } catch (error) {
       throw new RunbookInputError(syntaxDiagnostics(runbook, error));
     }
-    await mkdir(cacheDir, { recursive: true });
-    await writeFile(mapPath, output.map);
-    await writeFile(modulePath, output.code);
+    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    await writePrivateFile(mapPath, output.map);
+    await writePrivateFile(modulePath, output.code);
   }
   return { modulePath, toSource: sourceMapper(mapPath) };
 }

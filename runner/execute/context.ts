@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { Console } from 'node:console';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import nodePath from 'node:path';
+import { writePrivateFile } from '../../common/private-files.ts';
 import { expect } from 'expect';
 import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } from 'zx';
 import type { Block } from '../model.ts';
@@ -114,10 +115,7 @@ export function createSecrets(deps: Pick<ContextDeps, 'secretNames'> & QuietDeps
       mark(name, value);
       const target = nodePath.resolve(deps.cwd, expandHome(file));
       await mkdir(nodePath.dirname(target), { recursive: true });
-      const temp = `${target}.${process.pid}.tmp`;
-      await writeFile(temp, value, { mode: 0o600 });
-      await chmod(temp, 0o600);
-      await rename(temp, target);
+      await writePrivateFile(target, value);
     },
     async fromCommand(command, name) {
       const { stdout } = await runQuiet(command, deps, undefined);

@@ -1,6 +1,7 @@
 // The thread blocks run in (see runtime.ts): it loads the compiled module and gives each block its names. The runner
 // can terminate it at any moment (a timeout, Ctrl-C), `for(;;){}` included; whatever a block does to its runtime
 // (process.exit, an uncaught error, a throwing timer) ends this thread, never the runner.
+import { readTargetAuth, withTargetAuth } from '../../common/net/auth.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { diagnostic } from '../../common/diagnostics.ts';
 import type { RunMessage } from '../report/events.ts';
@@ -70,7 +71,12 @@ const onPid = (pid: number) => post({ type: 'pid', pid });
 const spawner = createSpawner({ onPid });
 const target = createTarget(seed.target.name, seed.target.sandbox, seed.target.settings);
 const compiled = await loadCompiled(seed.modulePath);
-const { net, fetch, modules } = await blockRuntime(seed.caPem, seed.modules);
+const runtime = await blockRuntime(seed.caPem, seed.modules);
+const { net, modules } = runtime;
+// The target's header (the sandbox's credential) rides on blocks' fetch to its origins only; it prints as a secret.
+const auth = await readTargetAuth(seed.target.settings);
+if (auth) redactor.add('TARGET_AUTH', auth.value.replace(/^bearer\s+/i, ''));
+const fetch = withTargetAuth(runtime.fetch, auth);
 const deps: ContextDeps = { cwd: seed.cwd, env: seed.env, target, state, redactor, secretNames, fetch, modules, net, spawn: spawner.spawn, detached: true, onPid };
 /** A RunMessage as plain data for the trip to the runner (which revives it). */
 const plain = (message: RunMessage): unknown => JSON.parse(JSON.stringify(message));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writePrivateFile } from '../../common/private-files.ts';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Runbook } from '../model.ts';
@@ -47,10 +48,8 @@ export class ParseCache {
 
   async set(source: string, file: string, runbook: Runbook): Promise<void> {
     const entry = this.#entry(source, file);
-    await mkdir(this.dir, { recursive: true });
-    // Written aside and renamed: a concurrent run never reads half a model.
-    const temp = `${entry}.${process.pid}.tmp`;
-    await writeFile(temp, v8.serialize(runbook));
-    await rename(temp, entry);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // Written aside and renamed: a concurrent run never reads half a model. 600: a model holds the document's code.
+    await writePrivateFile(entry, v8.serialize(runbook));
   }
 }

@@ -55,7 +55,7 @@ export function githubReporter(outDir: string | undefined, write: (text: string)
       if (target) appendFileSync(target, summary);
       if (outDir) {
         mkdirSync(outDir, { recursive: true });
-        writeFileSync(path.join(outDir, 'github-summary.md'), summary);
+        writeFileSync(path.join(outDir, 'github-summary.md'), summary, { mode: 0o600 });
       }
     },
   };

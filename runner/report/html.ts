@@ -75,7 +75,7 @@ export function htmlReporter(outDir: string): Reporter {
       const record = builder.record();
       if (!record) return;
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, executedName(record.begin.file, 'html')), renderExecutedHtml(record));
+      writeFileSync(path.join(outDir, executedName(record.begin.file, 'html')), renderExecutedHtml(record), { mode: 0o600 });
     },
   };
 }

@@ -96,7 +96,7 @@ export function junitReporter(outDir: string): Reporter {
         },
       }) as string;
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, 'junit.xml'), xml);
+      writeFileSync(path.join(outDir, 'junit.xml'), xml, { mode: 0o600 });
     },
   };
 }

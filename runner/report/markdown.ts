@@ -55,7 +55,7 @@ export function markdownReporter(outDir: string): Reporter {
       const record = builder.record();
       if (!record) return;
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, executedName(record.begin.file, 'md')), renderExecutedMarkdown(record));
+      writeFileSync(path.join(outDir, executedName(record.begin.file, 'md')), renderExecutedMarkdown(record), { mode: 0o600 });
     },
   };
 }

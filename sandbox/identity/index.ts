@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { MutableSandboxContext } from '../context.ts';
-import { CONTROL_PREFIX, controlApp } from '../control.ts';
+import { CONTROL_PREFIX, controlApp, requireCredential } from '../control.ts';
 import { listenHttps, type Listener } from '../listen.ts';
 import { spkiHash } from '../tls.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
@@ -67,6 +67,8 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
             : undefined,
         );
         const front = new Hono();
+        // The control API and the portal answer only requests that carry the sandbox's credential.
+        front.use('*', requireCredential(context.credential.token));
         front.route('/', controlApp(context));
         front.route('/', portalApp({ directory, context }));
         const portal = await listenHttps(front.fetch, tls);

@@ -89,17 +89,20 @@ async function startPlatform(
     caPath: context.ca.certPath,
     tls,
     get dockerControlUrl() { return daemonUrl; },
+    credentialFile: context.credential.path,
     dbPath,
     takeUnhealthy: (name: string) => takeUnhealthy(context.faults, name),
   };
   mkdirSync(runtimeOpts.dir, { recursive: true });
   const runtime = new ContainerRuntime(runtimeOpts);
   cleanups.push(() => runtime.stopAll());
-  const daemon = await startDaemon({ runtime, now: () => context.clock.now(), takeFault: (k) => context.faults.take(k) });
+  const daemon = await startDaemon({
+    runtime, tls, token: context.credential.token, now: () => context.clock.now(), takeFault: (k) => context.faults.take(k),
+  });
   daemonUrl = daemon.url;
   cleanups.push(() => daemon.close());
 
-  const vps = layOutHome(join(root, 'vps', 'home'), daemon.url, await entrypoint('docker'));
+  const vps = layOutHome(join(root, 'vps', 'home'), { url: daemon.url, credentialFile: context.credential.path, caFile: context.ca.certPath }, await entrypoint('docker'));
   writeEnvFile(vps.envFile, envProduction(context, options));
 
   const keys = generateKeys(join(root, 'ssh'));

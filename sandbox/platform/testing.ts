@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'undici';
+import { credentialHeaders } from '../credential.ts';
 import type { SandboxHandle } from '../index.ts';
 import { startTempSandbox } from '../test/helpers.ts';
 import { createIdentityComponent } from '../identity/index.ts';
@@ -38,10 +39,16 @@ export async function startTestSandbox(options: PlatformOptions = {}): Promise<T
     });
     child.stdin?.end(input ?? '');
   });
+  // The control API and the portal need the sandbox's credential; the authority and Graph have their own auth.
+  const portalOrigin = new URL(facts.portal!).origin;
   const doFetch = (url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
     fetch(url, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: { ...(init.body === undefined || typeof init.body === 'string' ? {} : { 'content-type': 'application/json' }), ...init.headers },
+      headers: {
+        ...(new URL(url).origin === portalOrigin ? credentialHeaders(facts) : {}),
+        ...(init.body === undefined || typeof init.body === 'string' ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
       body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
       dispatcher: agent,
     } as RequestInit);

@@ -1,23 +1,47 @@
 import { expectedHint } from '../closest.ts';
-import { mentionsOf, type DriftRule } from '../types.ts';
+import type { Location, RepoIndex } from '../repo-index.ts';
+import { mentionsOf, reportMissing, type DriftRule } from '../types.ts';
+
+function resolveName(repo: RepoIndex, name: string, container: boolean): Location | undefined {
+  const direct = repo.compose.services.get(name) ?? repo.compose.containers.get(name);
+  if (direct) return direct;
+  // Compose names containers `<project>-<service>-1`; a container can also be made by the repo's own code or
+  // config (a JSON list of containers, a `docker run --name`), where its name is a quoted string.
+  if (!container) return undefined;
+  const replica = /^(.+?)[-_](.+)[-_]\d+$/.exec(name);
+  if (replica) {
+    const service = repo.compose.services.get(replica[2]!);
+    if (service) return service;
+  }
+  return repo.quoted.get(name);
+}
 
 /**
- * A kebab-case word is a claim about compose when it starts like the repo's own names do (`curateme-…`,
- * `backend-…`, `celery-…`): that tells `curateme-backend-b2b` apart from `graph-secret-2026-06` without a list.
+ * A claim: a service a `docker compose` verb names (`up`, `logs`, `exec SVC`: not the command after it), a container
+ * of `docker exec|logs|restart|cp|ps --filter name=`, a `related-services` entry; or the same name claimed elsewhere
+ * in the document, or one bound before. A kebab-case word on its own (`paperless-ngx`) is not one.
  */
 export const composeName: DriftRule = {
   id: 'drift-compose',
-  description: 'Every compose service or container name the runbook mentions is in the platform compose files',
-  check(context) {
-    const { repo, report } = context;
-    const known = new Set([...repo.compose.services, ...repo.compose.containers]);
-    if (known.size === 0) return;
-    const prefixes = new Set([...known].map((name) => name.split('-')[0]!));
-    for (const project of repo.compose.projects) prefixes.add(project);
-    for (const mention of mentionsOf(context, 'kebab')) {
-      if (known.has(mention.text) || !prefixes.has(mention.text.split('-')[0]!)) continue;
-      const hint = expectedHint(mention.text, known, `expected one of: ${[...known].sort().join(', ')}`);
-      report(`Unexpected compose service or container \`${mention.text}\`, ${hint.text}`, mention.span, { actual: mention.text, expected: hint.expected ?? [...known] });
+  description: 'Every compose service or container name the runbook claims is one the platform repo defines',
+  async check(context) {
+    const { repo } = context;
+    const known = new Set([...repo.compose.services.keys(), ...repo.compose.containers.keys()]);
+    const mentions = [...mentionsOf(context, 'compose'), ...mentionsOf(context, 'kebab')];
+    for (const mention of mentions) {
+      const name = mention.kind === 'compose' ? mention.name : mention.text;
+      const container = mention.kind === 'compose' && mention.role === 'container';
+      // Only a name a docker command gives is looked for among quoted strings: a bare word found quoted proves nothing.
+      const at = resolveName(repo, name, container && mention.context !== undefined);
+      if (at) {
+        context.bind(mention, at, name);
+        continue;
+      }
+      const claim = context.claimed(mention);
+      // With no compose file at all, a container is made some other way: nothing here to check it against.
+      if (!claim || (claim === true && known.size === 0)) continue;
+      const hint = expectedHint(name, known, `expected one of: ${[...known].sort().join(', ')}`);
+      await reportMissing(context, mention, `Unexpected compose service or container \`${name}\`, ${hint.text}`, { actual: name, expected: hint.expected ?? [...known] });
     }
   },
 };

@@ -1,3 +1,4 @@
+import type { Runbook } from '../../../runner/model.ts';
 import type { DriftRule } from '../types.ts';
 
 const DAY_MS = 86_400_000;
@@ -9,10 +10,19 @@ function validatedOn(value: unknown): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
+/** Keys only a runbook's front matter has; a page's (`title`, `hide`) does not make it one. */
+const RUNBOOK_KEYS = ['last-validated', 'review-every', 'validation-method', 'targets', 'default-target', 'backup-owner'];
+
+/** A runbook is what `runbook run` would run or what says it is validated: freshness means nothing for other docs. */
+export function isRunbook(runbook: Runbook): boolean {
+  return runbook.blocks.length > 0 || RUNBOOK_KEYS.some((key) => key in runbook.frontMatter.data);
+}
+
 export const freshness: DriftRule = {
   id: 'drift-stale',
-  description: '`last-validated` is within `review-every` (default 90d; `--max-age DAYS` overrides)',
+  description: '`last-validated` of a runbook is within `review-every` (default 90d; `--max-age DAYS` overrides); other documents have no freshness',
   check({ runbook, now, maxAgeDays, report }) {
+    if (!isRunbook(runbook)) return;
     const { data, keySpans, span, reviewEveryDays } = runbook.frontMatter;
     const limit = maxAgeDays ?? reviewEveryDays;
     const value = data['last-validated'];

@@ -3,6 +3,13 @@
  * (cheap, loopback) and also notice from the poll when the sandbox is gone, so no container outlives it.
  */
 import { isAlive } from '../../../common/pid.ts';
+import { readCredential } from '../../credential.ts';
+
+/** The docker daemon's credential, from the file the runtime names in the container's environment. */
+function daemonHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
+  const file = env.SANDBOX_DOCKER_CREDENTIAL;
+  return file ? { authorization: `Bearer ${readCredential(file)}` } : {};
+}
 export interface ContainerClock {
   now(): number;
   /** Called on every poll with the sandbox's now; renewal timers hang off this. */
@@ -19,7 +26,7 @@ export function startClock(env: NodeJS.ProcessEnv, intervalMs = 500): ContainerC
     if (parentPid && !isAlive(parentPid)) process.exit(0);
     if (!control) return;
     try {
-      const res = await fetch(`${control}/clock`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${control}/clock`, { headers: daemonHeaders(env), signal: AbortSignal.timeout(2000) });
       const { now } = (await res.json()) as { now: number };
       offset = now - Date.now();
       failures = 0;
@@ -39,7 +46,7 @@ export function startClock(env: NodeJS.ProcessEnv, intervalMs = 500): ContainerC
 export async function takeFault(env: NodeJS.ProcessEnv, kind: string): Promise<Record<string, unknown> | null> {
   if (!env.SANDBOX_DOCKER_CONTROL) return null;
   const res = await fetch(`${env.SANDBOX_DOCKER_CONTROL}/faults/take`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind }),
+    method: 'POST', headers: { ...daemonHeaders(env), 'content-type': 'application/json' }, body: JSON.stringify({ kind }),
   });
   return ((await res.json()) as { spec: Record<string, unknown> | null }).spec;
 }

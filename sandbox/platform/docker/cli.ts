@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { readCredential } from '../../credential.ts';
 import { humanDuration, parseSince } from './humanize.ts';
 import type { ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
 
@@ -13,15 +14,26 @@ const control = process.env.DOCKER_SANDBOX_CONTROL ?? '';
 /** A failure docker itself reports in these words (printed as is, exit 1): not the runbook CLI's usage errors. */
 class DockerError extends Error {}
 
+/** The daemon's credential, from the file the shim names (as the real CLI reads its socket's permissions). */
+function authorization(): Record<string, string> {
+  const file = process.env.DOCKER_SANDBOX_CREDENTIAL;
+  if (!file) return {};
+  try {
+    return { authorization: `Bearer ${readCredential(file)}` };
+  } catch {
+    throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
+  }
+}
+
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
   let res: Response;
+  const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
   try {
-    res = await fetch(`${control}${path}`, init && {
-      method: init.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body),
-    });
+    res = await fetch(`${control}${path}`, init ? { method: init.method, headers, body: JSON.stringify(init.body) } : { headers });
   } catch {
     throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   }
+  if (res.status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
   return { status: res.status, body: (await res.json()) as T };
 }
 

@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   caPath: string;
   tls: { certPem: string; keyPem: string };
   dockerControlUrl: string;
+  /** The sandbox's credential file: containers authenticate to the docker daemon with it (clock, faults). */
+  credentialFile: string;
   dbPath: string;
   /** Consumes a `container-unhealthy` fault aimed at this container, if armed. */
   takeUnhealthy(container: string): boolean;
@@ -135,6 +137,9 @@ export class ContainerRuntime {
       SANDBOX_CONTAINER_ROOT: root,
       SANDBOX_SERVICE: spec.service,
       SANDBOX_DOCKER_CONTROL: this.opts.dockerControlUrl,
+      SANDBOX_DOCKER_CREDENTIAL: this.opts.credentialFile,
+      // The daemon is https with the sandbox's certificate.
+      NODE_EXTRA_CA_CERTS: this.opts.caPath,
       SANDBOX_DB_PATH: this.opts.dbPath,
       // What the platform's own scripts read (services/backend/scripts/check_allowed_sender.py).
       DATABASE_PATH: this.opts.dbPath,
@@ -189,7 +194,7 @@ export class ContainerRuntime {
   private record(c: Container, stream: 'stdout' | 'stderr', line: string): void {
     const entry = { t: this.opts.now(), stream, line };
     c.logs.push(entry);
-    appendFileSync(c.logFile, `${new Date(entry.t).toISOString()} ${stream} ${line}\n`);
+    appendFileSync(c.logFile, `${new Date(entry.t).toISOString()} ${stream} ${line}\n`, { mode: 0o600 });
     this.opts.log(c.view.name, line);
   }
 

@@ -1,4 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import { carriesCredential } from '../../credential.ts';
 import type { AddressInfo } from 'node:net';
 import type { FaultSpec } from '../../types.ts';
 import { readCompose } from './compose.ts';
@@ -7,20 +9,28 @@ import type { ComposeUpRequest, ComposeUpResult, ExecSpec } from './types.ts';
 
 export interface DaemonOptions {
   runtime: ContainerRuntime;
+  /** The loopback certificate: the daemon serves the containers' environments (the client secret) only over TLS. */
+  tls: { certPem: string; keyPem: string };
+  /** The sandbox's credential: the `docker` shim and the containers send it; nothing else gets an answer. */
+  token: string;
   now(): number;
   takeFault(kind: string): FaultSpec | undefined;
 }
 
 /**
- * The "docker daemon": a loopback HTTP API the `docker` shim on the VPS and the containers talk to. It owns the
+ * The "docker daemon": a loopback HTTPS API, authenticated by the sandbox's credential, the `docker` shim on the VPS and the containers talk to. It owns the
  * container processes (they must live in the sandbox process, not in a short-lived ssh session) and the sandbox clock.
  */
 export async function startDaemon(opts: DaemonOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, (req, res) => {
+    if (!carriesCredential(opts.token, req.headers.authorization, req.headers.cookie)) {
+      send(res, 401, { error: 'Cannot connect to the Docker daemon: permission denied (no sandbox credential)' });
+      return;
+    }
     handle(opts, req, res).catch((err: Error) => send(res, 500, { error: err.message }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

@@ -1,5 +1,6 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writePrivateFileSync } from '../../../common/private-files.ts';
 import { repoPath } from '../../../common/repo.ts';
 
 /** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
@@ -18,7 +19,14 @@ export interface VpsHome {
  * Lays out the VPS user's home: `platform/` (the deployed fixture), `bin/` (the docker shim, first on PATH), and a
  * private `tmp/` so nothing the runbook uploads lands in this machine's shared /tmp.
  */
-export function layOutHome(home: string, dockerControlUrl: string, dockerCli: string): VpsHome {
+/** Where the VPS's `docker` finds the sandbox's docker daemon, and how it trusts and authenticates to it. */
+export interface DockerDaemonAccess {
+  url: string;
+  credentialFile: string;
+  caFile: string;
+}
+
+export function layOutHome(home: string, daemon: DockerDaemonAccess, dockerCli: string): VpsHome {
   const bin = join(home, 'bin');
   const tmp = join(home, 'tmp');
   const platformDir = join(home, 'platform');
@@ -29,7 +37,8 @@ export function layOutHome(home: string, dockerControlUrl: string, dockerCli: st
   // A shell script rather than a symlink: it pins this Node, whatever PATH the session has.
   writeFileSync(join(bin, 'docker'), [
     '#!/bin/sh',
-    `DOCKER_SANDBOX_CONTROL='${dockerControlUrl}' exec '${process.execPath}' '${dockerCli}' "$@"`,
+    // Paths only: the credential stays in its mode 600 file, read by the shim, never on a command line.
+    `DOCKER_SANDBOX_CONTROL='${daemon.url}' DOCKER_SANDBOX_CREDENTIAL='${daemon.credentialFile}' NODE_EXTRA_CA_CERTS='${daemon.caFile}' exec '${process.execPath}' '${dockerCli}' "$@"`,
     '',
   ].join('\n'), { mode: 0o755 });
   // The system python, not a pyenv shim: pyenv resolves through $HOME, which here is the VPS home.
@@ -58,6 +67,6 @@ export function sessionEnv(v: VpsHome, user: string): NodeJS.ProcessEnv {
 export function writeEnvFile(path: string, entries: Record<string, string>): void {
   mkdirSync(dirname(path), { recursive: true });
   const body = Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n');
-  writeFileSync(path, `${body}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  // 600 from the first byte, then renamed over: an existing file's wider mode never applies to the secret.
+  writePrivateFileSync(path, `${body}\n`);
 }

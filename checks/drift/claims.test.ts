@@ -1,0 +1,130 @@
+/**
+ * A mention is checked only where its context makes it a claim about the repository: each false-positive class
+ * seen on real repositories, and each claim that context does make, on inline fixtures.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { formatted, parse, writeRepo } from '../testing.ts';
+import { checkDrift } from './index.ts';
+
+const repo = writeRepo({
+  'compose.yaml': 'services:\n  web:\n    image: x\n  worker:\n    container_name: shop-worker\n',
+  'install.sh': '#!/bin/bash\ncase "$1" in\n  --skip-user-creation) SKIP=1 ;;\nesac\n',
+  'scripts/daily-backup.sh': '#!/bin/bash\n[[ $1 == --format ]] && echo\n',
+  'src/config.py': 'import os\nTOKEN = os.environ["SHOP_API_TOKEN"]\n',
+  'src/cli.ts': "export function retryCall() {}\nexport { tempdir as tmpdir }\nconst defaults = resolve('APP_', process.env)\n",
+  'docs/guide.md': '# Guide\n',
+  'docs/setup.md': '# Setup\n',
+  'test/fixtures/release.yml': 'x: 1\n',
+  'Makefile': 'build:\n\techo\nstart: build\n\techo\n',
+  '.gitignore': 'generated/\n*.local.yml\n',
+});
+after(() => rmSync(repo, { recursive: true, force: true }));
+
+const check = async (body: string, documentPath = 'docs/ops.md') =>
+  formatted(await checkDrift(parse(`# Ops\n\n${body}`, documentPath), { repo, documentPath })).map((line) => line.replace(/^\S+: /, ''));
+const rules = (findings: string[]) => findings.map((line) => /\[([\w-]+)\]$/.exec(line)?.[1]);
+
+describe('compose services and containers', () => {
+  it('does not take paperless-ngx for a compose service', async () => {
+    assert.deepEqual(await check('Install paperless-ngx and `awx-manage`, then web-apii.\n'), []);
+  });
+
+  it('takes the service of a compose verb but not the command after `exec SERVICE`', async () => {
+    const findings = await check('```bash\ndocker compose exec web awx-manage migrate\ndocker compose logs -f --tail 10 wbe\n```\n');
+    assert.deepEqual(findings, ['Unexpected compose service or container `wbe`, expected `web` [drift-compose]']);
+  });
+
+  it('checks single-word services and containers named by docker commands', async () => {
+    const findings = await check('```sh\ndocker compose restart web\ndocker logs shop-wroker\n```\n');
+    assert.deepEqual(findings, ['Unexpected compose service or container `shop-wroker`, expected `shop-worker` [drift-compose]']);
+  });
+
+  it('does not check containers the document makes itself or placeholders', async () => {
+    const body = '```bash\ndocker run -d --name scratch alpine\ndocker exec scratch ls\ndocker exec -it <CONTAINER_NAME> sh\ndocker logs your-container\n```\n\n```yaml\nservices:\n  mailer:\n    image: x\n```\n\n```bash\ndocker compose up -d mailer\n```\n';
+    assert.deepEqual(await check(body), []);
+  });
+});
+
+describe('paths', () => {
+  it('checks ./install.sh run as a command', async () => {
+    assert.deepEqual(await check('```bash\n./install.sh --skip-user-creation\n```\n'), []);
+    assert.deepEqual(await check('```bash\n./scripts/daily-backups.sh\n```\n'), ['Unexpected path `scripts/daily-backups.sh` that is not in the platform repo, expected `scripts/daily-backup.sh` [drift-path]']);
+  });
+
+  it('does not check `./script.mjs`, a name the repo has nowhere (the reader\'s own file)', async () => {
+    assert.deepEqual(await check('```bash\nchmod +x ./script.mjs\n./script.mjs\n```\n'), []);
+  });
+
+  it('does not check example names and host or container paths', async () => {
+    const body = 'Run `zx script.mjs`; data lives in `docker-data/dms/mail-data/` and `/var/lib/docker/volumes`.\n\n```bash\ndocker exec web cat /app/missing.py\n```\n';
+    assert.deepEqual(await check(body), []);
+  });
+
+  it('resolves a link from the document\'s folder, with a docs site\'s extensionless form', async () => {
+    assert.deepEqual(await check('See [the guide](guide.md), [setup](./setup), [home](/setup#install) and [x](../src/config.py).\n'), []);
+    assert.deepEqual(await check('See [the guide](docs/guide.md).\n'), ['Unexpected path `docs/docs/guide.md` that is not in the platform repo, expected `docs/guide.md` [drift-path]']);
+  });
+
+  it('does not let a same-named file in a test folder satisfy a path from the root', async () => {
+    const findings = await check('The release runs `.github/workflows/release.yml`, see `test/fixtures/release.yml`.\n');
+    assert.deepEqual(findings, []); // `.github` is not one of this repo's top-level names: not a claim here.
+    assert.deepEqual(await check('It reads `test/release.yml`.\n'), ['Unexpected path `test/release.yml` that is not in the platform repo, expected `test/fixtures/release.yml` [drift-path]']);
+  });
+
+  it('does not report a path that .gitignore excludes (generated)', async () => {
+    assert.deepEqual(await check('It writes `generated/report.json` and `docs/site.local.yml`.\n'), []);
+  });
+});
+
+describe('environment variables', () => {
+  it('does not check a shell variable the document sets itself', async () => {
+    assert.deepEqual(await check('```bash\nSOURCE_DIRECTORY="/mnt/data"\necho "$SOURCE_DIRECTORY"\nCONF_NAME=$(php occ ldap:create)\nphp occ x "$CONF_NAME"\n```\n'), []);
+  });
+
+  it('does not check paths the document creates (mkdir, a copy\'s target)', async () => {
+    assert.deepEqual(await check('```bash\nmkdir data\ncp -r ../../pb/ src/main/proto/\n```\n\nThen `./data/demo.json` and `src/main/proto/x.proto` exist.\n'), []);
+  });
+
+  it('does not claim the OS\'s and common tools\' variables', async () => {
+    assert.deepEqual(await check('```bash\nls "$XDG_RUNTIME_DIR" && NODE_ENV=production node x.js\n```\n'), []);
+  });
+
+  it('checks a variable read with $X, set for a command, or named as an env var in prose', async () => {
+    const findings = await check('```bash\necho $SHOP_API_TOKN\nSHOP_API_TOKEN=1 ./install.sh\n```\n\nSet the `SHOP_SECRET_KEY` environment variable.\n');
+    assert.deepEqual(rules(findings), ['drift-env', 'drift-env']);
+    assert.match(findings[0]!, /`SHOP_API_TOKN` .* expected `SHOP_API_TOKEN`/);
+  });
+
+  it('does not take UPPER_CASE words, anchors or headings for env vars', async () => {
+    assert.deepEqual(await check('### USER_SQL\n\nSee [USER_SQL](#user_sql) and MAX_SIZE.\n'), []);
+  });
+
+  it('accepts a variable the code builds from a prefix (`APP_` + an option)', async () => {
+    assert.deepEqual(await check('```bash\nAPP_VERBOSE=true ./install.sh\n```\n'), []);
+  });
+});
+
+describe('flags', () => {
+  it('credits a flag to the script it follows, not to docker before it', async () => {
+    const body = '```bash\ndocker exec --env DAILY=1 shop-worker /scripts/daily-backup.sh --format\nbash scripts/daily-backup.sh --fromat\n```\n';
+    assert.deepEqual(await check(body), ['Unexpected flag `--fromat` for `daily-backup.sh`, expected one of: --format [drift-flag]']);
+  });
+});
+
+describe('functions and make targets', () => {
+  it('checks camelCase calls written as a call, and exports under another name', async () => {
+    assert.deepEqual(await check('Use `retryCall()` and `tmpdir()`.\n\n## retryCall()\n'), []);
+    assert.deepEqual(rules(await check('Use `retryCal()`.\n')), ['drift-symbol']);
+  });
+
+  it('does not take require() for the repo\'s function', async () => {
+    assert.deepEqual(await check('Use `require()`.\n'), []);
+  });
+
+  it('checks the targets of make', async () => {
+    assert.deepEqual(await check('```bash\nmake build start\n```\n'), []);
+    assert.deepEqual(await check('Run `make strat`.\n'), ['Unexpected make target `strat` that `Makefile` does not define, expected `start` [drift-make]']);
+  });
+});
