@@ -41,12 +41,12 @@ describe('GitHub workflows', () => {
     assert.ok(runs(workflow).some((run) => /apt-get install .*chromium/.test(run)), 'installs chromium via apt where missing');
   });
 
-  it('validate runs quarterly and on demand, and uploads the junit and markdown reports', () => {
+  it('validate runs quarterly and on demand, and uploads the junit, markdown and HTML reports', () => {
     const workflow = parseYaml(read('validate.yml')) as Workflow;
     assert.deepEqual(workflow.on['schedule'], [{ cron: '0 6 1 1,4,7,10 *' }]);
     assert.ok('workflow_dispatch' in workflow.on);
     const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
-    assert.ok(steps.some((step) => step.run === 'npx runbook validate --reporter junit,markdown --out reports'));
+    assert.ok(steps.some((step) => step.run === 'npx runbook validate --reporter junit,markdown,html --out reports'));
     const upload = steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'));
     assert.equal(upload?.with?.['path'], 'reports/');
     assert.equal(upload?.if, 'always()', 'a failed validation still leaves its reports');

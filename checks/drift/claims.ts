@@ -49,6 +49,11 @@ const LOCAL_VARIABLE = /(?:^|[;&|]\s*|\b(?:export|local|declare|readonly|typeset
 /** A mention before its span is computed from offsets. */
 type Draft = Mention extends infer M ? (M extends Mention ? Omit<M, 'span'> & { start: number; end: number } : never) : never;
 
+/** A console transcript's prompt (`$ `, `$> `, `PS> `) is not part of the command; blanked, offsets kept. */
+function withoutPrompts(text: string): string {
+  return text.replace(/^([ \t]*)(\$>|PS>|>>>|[$%>])(?=[ \t])/gm, (_, indent: string, prompt: string) => indent + ' '.repeat(prompt.length));
+}
+
 export interface CommandClaims {
   mentions: Mention[];
   /** Shell variables the document sets itself: their `$X` reads are not claims about the repository. */
@@ -75,7 +80,7 @@ function inlineBody(region: Region): { text: string; offset: number } {
 
 /** `{name}`, `$X`, `NAME` (an UPPER_CASE word stands for a value the reader picks), `...`. */
 const placeholder = (word: string) =>
-  /[<>{}[\]*$|]/.test(word) || word === '...' || /^[A-Z][A-Z0-9_]*$/.test(word) || /^(?:your|my|some)-|(?:container|service)[-_]name/i.test(word);
+  /[<>{}[\]*$|]/.test(word) || word === '...' || /^[A-Z][A-Z0-9_]*$/.test(word) || /^(?:your|my|some)-|(?:container|service)[-_]?(?:name|\d+)$/i.test(word);
 
 export function commandClaims(regions: readonly Region[], lines: LineIndex): CommandClaims {
   const mentions: Mention[] = [];
@@ -85,7 +90,7 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
   for (const region of regions) {
     if (!isShellish(region) || region.kind !== 'code') continue;
     // `X=1` alone (or `X=$(cmd)`), `export X=`, `read X`, `for X in`, `mapfile -t X`: the document's own variables.
-    for (const command of parseShell(region.text, 0)) {
+    for (const command of parseShell(withoutPrompts(region.text), 0)) {
       const words = command.words.map((word) => word.value);
       if (words.length > 0 && words.every((word) => /^[A-Za-z_]\w*=/.test(word))) for (const word of words) localVariables.add(word.slice(0, word.indexOf('=')));
       const verb = words[0];
@@ -140,9 +145,7 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
     const body = r.kind === 'inline' ? inlineBody(r) : { text: r.text, offset: r.offset };
     // A console transcript's prompt is not part of the command.
     // `<container>` is a placeholder, not two redirections: `{container}` keeps its length and reads as one.
-    const text = body.text
-      .replace(/^([ \t]*)(\$>|PS>|>>>|[$%>])(?=[ \t])/gm, (_, indent: string, prompt: string) => indent + ' '.repeat(prompt.length))
-      .replace(/<([A-Za-z][\w .:/-]*)>/g, '{$1}');
+    const text = withoutPrompts(body.text).replace(/<([A-Za-z][\w .:/-]*)>/g, '{$1}');
     const kind = region(r);
     // Reads of the environment in code of any language the document shows (a runbook's own TS blocks hold their
     // literals only, see regions.ts, so the runner's `process.env` is not taken for a claim).

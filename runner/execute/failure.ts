@@ -32,6 +32,16 @@ function relevantLines(text: string): string[] {
   return (errorish.length > 0 ? errorish : lines).slice(-MAX_DETAIL_LINES);
 }
 
+/** A value as an assertion shows it: strings as they are, anything else as JSON where it can be. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? thrownText(value);
+  } catch {
+    return thrownText(value);
+  }
+}
+
 /**
  * Turns whatever a block threw into a positioned, redacted message whose note holds the lines worth reading. `rule`
  * says what kind of failure it was when the caller knows (a timeout, an interrupt); otherwise a failed verify block is
@@ -59,7 +69,12 @@ export function describeError(
     const name = safely(() => String(error.name), 'Error');
     const [first = name, ...rest] = text.split('\n');
     const note = rest.map((detail) => redactor.redact(detail.trimEnd())).filter((detail) => detail.trim() !== '').slice(0, MAX_DETAIL_LINES);
-    return message(first.trim() || name, note);
+    const result = message(first.trim() || name, note);
+    // An `expect` assertion knows what it got and what it wanted: the message carries both, as a lint finding does.
+    const matcher = safely(() => (error as { matcherResult?: { actual?: unknown; expected?: unknown } }).matcherResult, undefined);
+    if (matcher && 'actual' in matcher) result.actual = redactor.redact(shown(matcher.actual));
+    if (matcher && 'expected' in matcher) result.expected = [redactor.redact(shown(matcher.expected))];
+    return result;
   }
   return message(`block threw ${thrownText(error)}`, []);
 }

@@ -39,6 +39,7 @@ describe('running a runbook', () => {
     const failure = reporter.of('step-end')[0]?.failure;
     assert.ok(failure);
     assert.deepEqual(messageLines(failure, 'rb.md'), ['rb.md:8:22: expect(received).toBe(expected) // Object.is equality [run-verify]', '    Expected: 3', '    Received: 2']);
+    assert.deepEqual([failure.actual, failure.expected], ['2', ['3']]);
   });
 
   it('fails on drift between the documented and the real output, at the expect line', async () => {

@@ -69,12 +69,14 @@ describe('runbook validate', () => {
 describe('runbook check --replay', () => {
   it('reports a documented output that the sandbox no longer prints as drift, at its line', async () => {
     const file = await writeRunbook('', 'runbook.md');
-    const doctored = readFileSync(path.join(repoRoot, 'runbook.md'), 'utf8').replace('ok expires_in [..] error None', 'ok expires_in 7200 error None');
+    // The documented token line, made to claim a lifetime the sandbox never gives.
+    const doctored = readFileSync(path.join(repoRoot, 'runbook.md'), 'utf8').replace(/^ok expires_in \[\.\.\] error None(.*)$/m, 'ok expires_in 7200 error None$1');
     writeFileSync(file, doctored);
-    const line = doctored.split('\n').indexOf('ok expires_in 7200 error None') + 1;
+    const line = doctored.split('\n').findIndex((text) => text.startsWith('ok expires_in 7200 error None')) + 1;
+    assert.ok(line > 0, 'runbook.md documents the token round trip');
     const { code, stdout } = await runCli(['check', 'runbook.md', '--replay', '--repo', path.join(repoRoot, 'fixtures', 'platform')], { cwd: path.dirname(file) });
     assert.equal(code, 1);
     // The run's own message, passed on unchanged: its place, reason, rule id and note.
-    assert.match(stdout, new RegExp(`^runbook\\.md:${line}:1: Unexpected output, expected what the expect block documents \\[run-expect\\]\n    expected: ok expires_in 7200 error None\n    actual:   ok expires_in \\d+ error None$`, 'm'));
+    assert.match(stdout, new RegExp(`^runbook\\.md:${line}:1: Unexpected output, expected what the expect block documents \\[run-expect\\]\n    expected: ok expires_in 7200 error None.*\n    actual:   ok expires_in \\d+ error None.*$`, 'm'));
   });
 });
