@@ -202,29 +202,32 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
     });
-    const summary = await runEngine({
-      runId,
-      runbook,
-      compiled,
-      plan,
-      target,
-      emit,
-      redactor,
-      interaction,
-      operator: provenance.operator,
-      yes: request.yes ?? false,
-      automate: request.automate ?? false,
-      manualSteps: request.manualSteps ?? 'default',
-      interrupt: request.interrupt ?? new AbortController().signal,
-      stop: request.stop,
-      cwd: workspace,
-      env: { ...process.env, ...request.env },
-      state: request.resume?.state ?? {},
-      secretNames: new Set(),
-      caPem,
-      modules: blockModules(runbook),
-      resume: request.resume?.point,
-    });
+    // An internal error's text may quote what a block handled: it leaves the runner redacted like any event.
+    const summary = await redactedErrors(redactor, () =>
+      runEngine({
+        runId,
+        runbook,
+        compiled,
+        plan,
+        target,
+        emit,
+        redactor,
+        interaction,
+        operator: provenance.operator,
+        yes: request.yes ?? false,
+        automate: request.automate ?? false,
+        manualSteps: request.manualSteps ?? 'default',
+        interrupt: request.interrupt ?? new AbortController().signal,
+        stop: request.stop,
+        cwd: workspace,
+        env: { ...process.env, ...request.env },
+        state: request.resume?.state ?? {},
+        secretNames: new Set(),
+        caPem,
+        modules: blockModules(runbook),
+        resume: request.resume?.point,
+      }),
+    );
     if (journal && journal.foreignBytes > 0) {
       // Something else (a block) wrote to the run's journal: the record is no longer the runner's own.
       const message = `the journal of run ${runId} was appended to by something other than the runner (${journal.foreignBytes} bytes): the record is broken; see runbook audit ${runId}`;
@@ -241,5 +244,17 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     await lease?.release();
     journal?.close();
     localLock.release();
+  }
+}
+
+async function redactedErrors<T>(redactor: Redactor, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof Error) {
+      error.message = redactor.redact(error.message);
+      if (error.stack) error.stack = redactor.redact(error.stack);
+    }
+    throw error;
   }
 }

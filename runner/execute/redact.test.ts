@@ -72,3 +72,15 @@ describe('Redactor', () => {
     );
   });
 });
+
+describe('a run that marks many large secrets', () => {
+  it('still redacts every one of them (no combined pattern over the engine size limit)', () => {
+    const redactor = new Redactor();
+    const tokens = Array.from({ length: 200 }, (_, i) => `eyJ${Buffer.from(`token-${i}-`.repeat(120)).toString('base64url')}`);
+    tokens.forEach((token, i) => redactor.add(`TOKEN_${i}`, token));
+    const text = tokens.map((token) => `Authorization: Bearer ${token}`).join('\n');
+    const redacted = redactor.redact(text);
+    for (const token of tokens) assert.equal(redacted.includes(token), false);
+    assert.match(redacted, /Bearer \[secret:TOKEN_199\]/);
+  });
+});
