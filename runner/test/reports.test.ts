@@ -21,8 +21,9 @@ const MIXED = [
   '---',
   'title: Mixed',
   'targets:',
-  '  prod:',
-  '    host: example',
+  // A second target, so that the `when=sandbox` step is a real skip on prod, not a typo of a target name.
+  '  prod: { host: example }',
+  '  sandbox: { host: elsewhere }',
   'default-target: prod',
   '---',
   '# Good',
@@ -233,7 +234,7 @@ describe('reports of one run', () => {
   });
 
   it('records the operator who answered at the terminal, and --yes when the flag answered', async () => {
-    const source = `---\ntargets:\n  prod:\n    host: x\n---\n# Edit\n${fence}ts step confirm\n${fence}\n`;
+    const source = `---\ntargets:\n  prod:\n    host: x\ndefault-target: prod\n---\n# Edit\n${fence}ts step confirm\n${fence}\n`;
     const asked = collector();
     await runFile({ file: await writeRunbook(source), reporters: [asked], interaction: { interactive: true, confirm: async () => true, manual: async () => 'done' } });
     const answered = asked.of('operator').filter((event) => event.answer !== '');
