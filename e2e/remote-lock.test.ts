@@ -46,6 +46,7 @@ before(async () => {
       '# Hold',
       `${fence}ts step`,
       "console.log('holding')",
+      // The holder's block waits for the test's file: a block in another process has no other channel from the test.
       "while (!fs.existsSync('go')) await sleep(25)",
       fence,
       '',

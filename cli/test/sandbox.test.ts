@@ -65,6 +65,7 @@ describe('runbook sandbox up | status | clock | fault | down', () => {
   });
 
   test('a sandbox started with --watch-pid stops when that process dies', async () => {
+    // Not a wait: a stand-in parent that lives until the test kills it (the timer only keeps it alive).
     const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     const up = await capture((io) => sandboxUp({ dir, watchPid: parent.pid }, io));
     assert.equal(up.code, 0, up.err);

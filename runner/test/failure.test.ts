@@ -208,6 +208,7 @@ describe('cancellation that stops', () => {
         '# slow',
         `${fence}ts step id=slow timeout=300ms`,
         "await fs.appendFile('log', 'do slow\\n')",
+        // Time itself is under test: the block must be stopped at its 300 ms timeout, before this late write.
         "await sleep(1500); await fs.appendFile('log', 'late\\n')",
         fence,
         // Waits past the moment the block's write would have come.
