@@ -10,10 +10,11 @@
  * lock still is that holder and removes it. A claim whose own maker died is stale in turn and broken the same way.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../common/pid.ts';
+import { privateDir } from '../../common/private-files.ts';
 import { LockedError, thisHolder, type LockHolder } from './holder.ts';
 
 export { LockedError, type LockHolder } from './holder.ts';
@@ -37,11 +38,6 @@ export function lockKey(target: string | undefined, file: string): string {
   const real = realPath(file);
   const hash = createHash('sha256').update(`${target ?? ''}\0${real}`).digest('hex').slice(0, 12);
   return `${target ?? 'local'}-${path.basename(real).replace(/[^\w.-]/g, '_')}-${hash}`;
-}
-
-function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
 }
 
 function readHolder(file: string): LockHolder | undefined {
