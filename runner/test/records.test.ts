@@ -178,6 +178,8 @@ describe('the journal as evidence', () => {
         "const journal = path.join(runs, id, 'journal.jsonl')",
         "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
         "const prev = (await import('node:crypto')).createHash('sha256').update(last).digest('hex')",
+        // The journal is read-only; a deliberate forger makes it writable (root needs not).
+        'await fs.chmod(journal, 0o600)',
         "await fs.appendFile(journal, JSON.stringify({ prev, event: { kind: 'step-end', stepId: 'three', status: 'passed', durationMs: 1 } }) + '\\n')",
         fence,
         '# Three',
@@ -192,7 +194,8 @@ describe('the journal as evidence', () => {
     const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
     const resumed = await runCli(['resume', runId!], { cwd: dir });
     assert.equal(resumed.code, 1);
-    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link `[0-9a-f]{12}…`, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]\n/);
+    // The forged line is caught itself (it has no seal), before the runner's next line would break the link.
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected line without the runner's seal, expected the key committed to by the line before \(a `step-end` line written by something other than the runner\) \[journal-chain\]\n/);
     assert.match(resumed.stderr, /refusing to resume from a broken journal/);
     const audit = await runCli(['audit', runId!], { cwd: dir });
     assert.equal(audit.code, 1);
@@ -209,6 +212,7 @@ describe('the journal as evidence', () => {
         `${fence}ts step`,
         "const runs = path.join(process.cwd(), '.runbook', 'runs')",
         'const [id] = await fs.readdir(runs)',
+        "await fs.chmod(path.join(runs, id, 'journal.jsonl'), 0o600)",
         "await fs.appendFile(path.join(runs, id, 'journal.jsonl'), JSON.stringify({ kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 }) + '\\n')",
         "process.kill(process.pid, 'SIGKILL')",
         fence,
@@ -227,6 +231,46 @@ describe('the journal as evidence', () => {
     assert.equal(readdirSync(dir).includes('three-ran'), false);
   });
 
+  it('refuses to resume after a block appended a correctly linked line and killed the run before the runner wrote again', async () => {
+    const file = await writeRunbook(
+      [
+        '# One',
+        `${fence}ts step`,
+        fence,
+        '# Two',
+        `${fence}ts step`,
+        // Everything a line of the runner has that a reader of the journal can copy: the link to the line before, and
+        // a seal (the last line's commitment, as good a guess as any). The key that would open the commitment lives
+        // only in the runner's memory.
+        "const runs = path.join(process.cwd(), '.runbook', 'runs')",
+        'const [id] = await fs.readdir(runs)',
+        "const journal = path.join(runs, id, 'journal.jsonl')",
+        "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
+        "const { createHash, randomBytes } = await import('node:crypto')",
+        "const prev = createHash('sha256').update(last).digest('hex')",
+        "const line = { prev, seal: JSON.parse(last).next, next: createHash('sha256').update(randomBytes(32)).digest('hex'), event: { kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 } }",
+        'await fs.chmod(journal, 0o600)',
+        "await fs.appendFile(journal, JSON.stringify(line) + '\\n')",
+        "process.kill(process.pid, 'SIGKILL')",
+        fence,
+        '# Three',
+        `${fence}ts step`,
+        "await fs.writeFile('three-ran', 'x')",
+        fence,
+      ].join('\n'),
+    );
+    const dir = path.dirname(file);
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.signal, 'SIGKILL');
+    const resumed = await runCli(['resume'], { cwd: dir });
+    assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected seal that does not open the runner's last commitment, expected the key committed to by the line before \(a `step-end` line written by something other than the runner\) \[journal-chain\]/);
+    assert.equal(readdirSync(dir).includes('three-ran'), false);
+    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
+    const audit = await runCli(['audit', runId!], { cwd: dir });
+    assert.equal(audit.code, 1);
+  });
+
   it('prints the record of an intact run and verifies its chain', async () => {
     const file = await writeRunbook(`# A\n${fence}ts step confirm\nconsole.log('did a')\n${fence}\n${fence}ts verify\nexpect(result.stdout).toContain('a')\n${fence}\n`);
     const dir = path.dirname(file);
@@ -243,6 +287,6 @@ describe('the journal as evidence', () => {
     assert.equal(lines[5], '    ? confirm yes, answered by --yes at ' + lines[5]!.split(' at ').at(-1));
     assert.match(lines[6]!, /^ {4}✔ a passed · started/);
     assert.match(lines[7]!, /^ {4}✔ a\/verify-1 passed · started/);
-    assert.match(lines.at(-1)!, /^journal: \d+ lines, every one chained to the one before \(sha256\)$/);
+    assert.match(lines.at(-1)!, /^journal: \d+ lines, every one chained to the one before \(sha256\) and sealed by the runner that wrote it \(the run\)$/);
   });
 });
