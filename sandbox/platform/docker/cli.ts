@@ -3,6 +3,7 @@
  * Runs in the ssh session (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
  */
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readCredential } from '../../credential.ts';
@@ -25,16 +26,33 @@ function authorization(): Record<string, string> {
   }
 }
 
+/**
+ * One request to the daemon. `node:https` rather than the global fetch: every `docker ps` over SSH is a new process,
+ * and fetch boots Node's bundled HTTP client on first use, which costs more than the request itself.
+ */
+function request(path: string, headers: Record<string, string>, body?: string, method = 'GET'): Promise<{ status: number; text: string }> {
+  return new Promise((resolveRequest, rejectRequest) => {
+    const req = httpsRequest(`${control}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolveRequest({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', rejectRequest);
+    });
+    req.on('error', rejectRequest);
+    req.end(body);
+  });
+}
+
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
-  let res: Response;
+  let res: { status: number; text: string };
   const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
   try {
-    res = await fetch(`${control}${path}`, init ? { method: init.method, headers, body: JSON.stringify(init.body) } : { headers });
+    res = await request(path, headers, init ? JSON.stringify(init.body) : undefined, init?.method);
   } catch {
     throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   }
   if (res.status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
-  return { status: res.status, body: (await res.json()) as T };
+  return { status: res.status, body: JSON.parse(res.text) as T };
 }
 
 async function container(name: string): Promise<ExecSpec> {
@@ -66,8 +84,18 @@ async function compose(args: string[]): Promise<number> {
   if (sub !== 'up') throw new DockerError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
   const services: string[] = [];
   let forceRecreate = false;
-  for (const a of args.slice(i + 1)) {
+  let wait = false;
+  let waitTimeoutSeconds: number | undefined;
+  const rest = args.slice(i + 1);
+  for (let j = 0; j < rest.length; j++) {
+    const a = rest[j]!;
     if (a === '--force-recreate') forceRecreate = true;
+    else if (a === '--wait') wait = true;
+    else if (a === '--wait-timeout' || a.startsWith('--wait-timeout=')) {
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++j];
+      if (!value || !/^\d+$/.test(value)) throw new DockerError(`invalid argument "${value ?? ''}" for "--wait-timeout" flag: strconv.ParseInt: parsing "${value ?? ''}": invalid syntax`);
+      waitTimeoutSeconds = Number(value);
+    }
     else if (a === '-d' || a === '--detach' || a === '--no-deps' || a === '--remove-orphans') continue;
     else if (a === '--build') continue;
     else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
@@ -75,7 +103,7 @@ async function compose(args: string[]): Promise<number> {
   }
   const composeFile = resolve(file);
   if (!existsSync(composeFile)) throw new DockerError(`open ${composeFile}: no such file or directory`);
-  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate } });
+  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate, wait, waitTimeoutSeconds } });
   for (const line of body.progress) process.stderr.write(`${line}\n`);
   if (body.error) { process.stderr.write(`${body.error}\n`); return 1; }
   return 0;

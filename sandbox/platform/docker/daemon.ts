@@ -4,7 +4,7 @@ import { carriesCredential } from '../../credential.ts';
 import type { AddressInfo } from 'node:net';
 import type { FaultSpec } from '../../types.ts';
 import { readCompose } from './compose.ts';
-import type { ContainerRuntime } from './containers.ts';
+import { BACKEND_SERVICES, type ContainerRuntime } from './containers.ts';
 import type { ComposeUpRequest, ComposeUpResult, ExecSpec } from './types.ts';
 
 export interface DaemonOptions {
@@ -73,7 +73,18 @@ export async function composeUp(runtime: ContainerRuntime, req: ComposeUpRequest
   const names = req.services.length ? req.services : [...compose.services.keys()];
   const missing = names.filter((n) => !compose.services.has(n));
   if (missing.length) return { progress: [], error: `no such service: ${missing[0]}` };
-  const progress = await runtime.up(names.map((n) => compose.services.get(n)!), req.forceRecreate);
+  const specs = names.map((n) => compose.services.get(n)!);
+  const progress = await runtime.up(specs, req.forceRecreate);
+  if (!req.wait) return { progress };
+  // As `docker compose up --wait`: on the containers' health events, no polling interval of its own.
+  const containers = specs.map((spec) => spec.containerName);
+  for (const name of containers) progress.push(` Container ${name}  Waiting`);
+  try {
+    await runtime.waitHealthy(containers, (req.waitTimeoutSeconds ?? 600) * 1000);
+  } catch (err) {
+    return { progress, error: `${(err as Error).message}` };
+  }
+  for (const spec of specs) progress.push(` Container ${spec.containerName}  ${spec.hasHealthcheck || BACKEND_SERVICES.has(spec.service) ? 'Healthy' : 'Running'}`);
   return { progress };
 }
 
