@@ -117,6 +117,8 @@ async function startPlatform(
     log: (line) => context.log.write('vps', line),
   });
   cleanups.push(() => ssh.close());
+  // Read by `npm run bench`: a run through one shared connection makes one.
+  cleanups.push(() => context.log.write('vps', `ssh: ${ssh.handshakes()} authenticated connection(s) since start`));
   const client = writeClientConfig({ dir: join(root, 'ssh'), alias: SSH_ALIAS, port: ssh.port, user: VPS_USER, keys });
   cleanups.push(wrapClipboard(context.clipboard, context.faults));
 
