@@ -43,6 +43,25 @@ function request(path: string, headers: Record<string, string>, body?: string, m
   });
 }
 
+/** A streamed answer of the daemon, one JSON object a line (`docker logs --follow`), until the daemon ends it. */
+function streamLines<T>(path: string, onLine: (value: T) => void): Promise<void> {
+  return new Promise((resolveStream, rejectStream) => {
+    const req = httpsRequest(`${control}${path}`, { headers: authorization() }, (res) => {
+      if (res.statusCode === 401) rejectStream(new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock'));
+      let partial = '';
+      res.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const part of parts) if (part) onLine(JSON.parse(part) as T);
+      });
+      res.on('end', () => resolveStream());
+      res.on('error', rejectStream);
+    });
+    req.on('error', () => rejectStream(new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')));
+    req.end();
+  });
+}
+
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
   let res: { status: number; text: string };
   const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
@@ -202,6 +221,7 @@ async function logs(args: string[]): Promise<number> {
   let since: string | undefined;
   let timestamps = false;
   let tail: number | undefined;
+  let follow = false;
   let name: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -209,11 +229,25 @@ async function logs(args: string[]): Promise<number> {
     else if (a.startsWith('--since=')) since = a.slice(8);
     else if (a === '-t' || a === '--timestamps') timestamps = true;
     else if (a === '-n' || a === '--tail') tail = Number(args[++i]);
+    else if (a === '-f' || a === '--follow') follow = true;
     else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
     else name = a;
   }
   if (!name) throw new DockerError('"docker logs" requires exactly 1 argument.');
   const { container: c } = await container(name);
+  const print = (l: LogLine) => {
+    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
+    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
+  };
+  if (follow) {
+    const { body: clock } = await api<{ now: number }>('/clock');
+    const from = since === undefined ? -Infinity : parseSince(since, clock.now);
+    if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
+    // A reader that went away (`| sed /x/q`) ends the stream at the next line, as with Docker.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
+    await streamLines(`/containers/${encodeURIComponent(c.name)}/logs?follow=1&since=${from}`, print);
+    return 0;
+  }
   const [{ body: lines }, { body: clock }] = await Promise.all([
     api<LogLine[]>(`/containers/${encodeURIComponent(c.name)}/logs`), api<{ now: number }>('/clock'),
   ]);
@@ -221,10 +255,7 @@ async function logs(args: string[]): Promise<number> {
   if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
   let shown = lines.filter((l) => l.t >= from);
   if (tail !== undefined && tail >= 0) shown = shown.slice(-tail);
-  for (const l of shown) {
-    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
-    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
-  }
+  for (const l of shown) print(l);
   return 0;
 }
 

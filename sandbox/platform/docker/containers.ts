@@ -62,6 +62,9 @@ export class ContainerRuntime {
   /** Ports survive a recreate, like a published port: Graph subscriptions keep pointing at the right place. */
   private readonly ports = new Map<string, number>();
   private readonly listeners = new Set<(e: ContainerEvent) => void>();
+  /** `docker logs --follow` readers, by container name. */
+  private readonly logReaders = new Map<string, Set<(line: LogLine) => void>>();
+  private readonly followWaiters = new Map<string, Array<() => void>>();
   private readonly healthAgent: Agent;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -84,6 +87,22 @@ export class ContainerRuntime {
 
   logs(name: string): LogLine[] {
     return this.containers.get(name)?.logs.slice() ?? [];
+  }
+
+  /** Every line `name` logs from now on, as it is written (`docker logs --follow`); returns the unsubscribe. */
+  followLogs(name: string, reader: (line: LogLine) => void): () => void {
+    const readers = this.logReaders.get(name) ?? new Set();
+    this.logReaders.set(name, readers);
+    readers.add(reader);
+    for (const waiter of this.followWaiters.get(name) ?? []) waiter();
+    this.followWaiters.delete(name);
+    return () => readers.delete(reader);
+  }
+
+  /** Resolves when a `docker logs --follow` reader attaches to `name` (tests wait on it instead of on time). */
+  whenFollowed(name: string): Promise<void> {
+    if ((this.logReaders.get(name)?.size ?? 0) > 0) return Promise.resolve();
+    return new Promise((resolve) => this.followWaiters.set(name, [...(this.followWaiters.get(name) ?? []), resolve]));
   }
 
   /** `up -d`: start what is not running, recreate what changed (or everything with `forceRecreate`). */
@@ -202,6 +221,7 @@ export class ContainerRuntime {
   private record(c: Container, stream: 'stdout' | 'stderr', line: string): void {
     const entry = { t: this.opts.now(), stream, line };
     c.logs.push(entry);
+    for (const reader of this.logReaders.get(c.view.name) ?? []) reader(entry);
     appendFileSync(c.logFile, `${new Date(entry.t).toISOString()} ${stream} ${line}\n`, { mode: 0o600 });
     this.opts.log(c.view.name, line);
     // The service says it is ready: probe now rather than at the next tick of the healthcheck, so a `compose up

@@ -43,6 +43,20 @@ describe('docker on the sandbox VPS', () => {
     assert.equal(ps.stdout.match(/\(healthy\)/g)?.length, 2, ps.stdout);
   });
 
+  it('logs --follow streams lines as the container writes them, and a reader that stops ends the session', async () => {
+    const started = performance.now();
+    // The line comes after the follow began: wiring the org makes the backend log its subscription.
+    const follow = t.ssh("sed -n '/graph_subscription/ { p; q }' <(timeout 60 docker logs --follow --since 0s curateme-backend-b2b 2>&1 </dev/null)");
+    await t.platform.runtime.whenFollowed('curateme-backend-b2b');
+    const wired = await t.platform.wireOrg();
+    assert.equal(wired.status, 200);
+    await wired.body?.cancel();
+    const r = await follow;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /graph_subscription/);
+    assert.ok(performance.now() - started < 30_000, `took ${Math.round(performance.now() - started)} ms: the session waited for docker logs`);
+  });
+
   it('docker exec sees the container env and -e additions, with stdin piped', async () => {
     const r = await t.ssh(`docker exec -e PYTHONPATH=/app curateme-backend-b2b python - <<"PY"
 import os
