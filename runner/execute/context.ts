@@ -218,26 +218,10 @@ export function createBlockContext(
     get secrets() {
       return (secrets ??= createSecrets(deps));
     },
-    state: deps.state,
-    target: deps.target,
-    expect,
+    ...sharedNames(deps),
     result: extra.result,
     step: { id: step.id, title: step.title, role: block.role, attempt: extra.attempt },
-    fs,
-    path: nodePath,
-    os,
-    sleep,
-    retry,
-    YAML,
-    glob,
-    which,
-    quote,
-    fetch: deps.fetch,
     signal,
-    msal: deps.modules['msal'],
-    graph: deps.modules['graph'],
-    trust: deps.net,
-    refuse,
   };
 }
 
@@ -283,6 +267,13 @@ export function createRunScope(deps: ContextDeps): Record<string, unknown> {
     step: undefined,
     signal: undefined,
     secrets: createSecrets(deps),
+    ...sharedNames(deps),
+  };
+}
+
+/** The names every block and setup block see alike: the run's state and target, and the libraries. */
+function sharedNames(deps: ContextDeps) {
+  return {
     state: deps.state,
     target: deps.target,
     expect,

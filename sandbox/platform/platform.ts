@@ -16,7 +16,9 @@ export const SSH_ALIAS = 'curateme-vps';
 export const VPS_USER = 'curateme';
 /** The household org the sandbox's platform database is wired for. */
 export const ORG_ID = 'org_sandbox_household';
-const SECRET_PLACES = /(^|\/)(\.env\.production(\.bak.*)?|graph_secret\.new)$/;
+// Where a secret is meant to be on the VPS: the env file, its backups, its staged and restored copies, and the
+// runbook's upload (a mktemp name, graph_secret.XXXXXXXXXX).
+const SECRET_PLACES = /(^|\/)(\.env\.production(\.bak.*|\.new|\.restore)?|graph_secret\.[A-Za-z0-9]{10})$/;
 
 export interface PlatformOptions {
   /** The secret .env.production starts with; default: the tenant's currently valid one. */
@@ -152,7 +154,10 @@ async function startPlatform(
   const backendFetch = (service: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
     fetch(`${backendUrl(service)}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${context.credential.token}`,
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       dispatcher: caAgent,
     } as RequestInit);

@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readCredential } from '../../credential.ts';
 
 const args = process.argv.slice(2);
 const script = args.find((a) => !a.startsWith('-'));
@@ -52,7 +53,7 @@ async function wireOrg(script: string, argv: string[]): Promise<number> {
   const dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : {} });
   const res = await fetch(`https://127.0.0.1:${process.env.PORT}/admin/ensure-inbound-subscription`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${readCredential(process.env.SANDBOX_DOCKER_CREDENTIAL ?? '')}` },
     body: JSON.stringify({ org: values.org, mailbox: values.mailbox, m365UserId: values['m365-user-id'] }),
     dispatcher,
   } as RequestInit);
