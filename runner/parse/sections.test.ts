@@ -5,13 +5,15 @@ import remarkFrontmatter from 'remark-frontmatter';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import type { Root } from 'mdast';
-import { generateRunbook } from '../../bench/runner.ts';
 import { repoPath } from '../../common/repo.ts';
 import { parseInPieces, pieceStarts } from './sections.ts';
 
 const processor = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']);
 const parse = (text: string) => processor.parse(text) as Root;
 const fence = '```';
+/** A runbook of `steps` sections (heading, prose, step, verify), as long documents are written. */
+const generateRunbook = (steps: number) =>
+  ['---', 'title: Generated', '---', '', ...Array.from({ length: steps }, (_, i) => `## Step ${i}\n\nPrints ${i}.\n\n${fence}ts step id=s${i}\nawait $\`echo ${i}\`\n${fence}\n\n${fence}ts verify\nexpect(result.stdout).toBe('${i}\\n')\n${fence}\n`)].join('\n');
 const filler = (n: number) => Array.from({ length: n }, (_, i) => `Line ${i} of prose, with \`code\` and *emphasis*.\n`).join('\n');
 
 /** Every tree must be the whole parse's, positions included. */
