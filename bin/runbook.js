@@ -4,43 +4,14 @@
 // thread and transpiling at start would slow every run and every command a runbook starts. If the bundle cannot be
 // built, the sources run through tsx instead.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { esmPackagesPlugin } from '../common/esm-packages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIRS = ['cli', 'common', 'runner', 'checks', 'sandbox'];
 const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
-/**
- * Which packages go into the bundle: those published as ES modules only (the unified/micromark family the Markdown
- * parser is made of: over a hundred small files whose resolution and loading cost a `plan` more than parsing does).
- * Everything else stays with Node: CommonJS packages (which may look for files beside themselves), native addons and
- * the TypeScript compiler (9 MB, loaded by lint only). zx stays out too: it is two large files already.
- */
-const KEEP_EXTERNAL = new Set(['zx']);
-const esmOnly = new Map();
-function bundledPackage(name) {
-  if (!esmOnly.has(name)) {
-    let type;
-    try {
-      type = JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).type;
-    } catch {
-      type = undefined;
-    }
-    esmOnly.set(name, type === 'module' && !KEEP_EXTERNAL.has(name));
-  }
-  return esmOnly.get(name);
-}
-const packagesPlugin = {
-  name: 'runbook-packages',
-  setup(build) {
-    build.onResolve({ filter: /^[^./#]/ }, (args) => {
-      if (args.path.startsWith('node:')) return { path: args.path, external: true };
-      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      return bundledPackage(name) ? undefined : { path: args.path, external: true };
-    });
-  },
-};
 
 // `runbook plan | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
 process.stdout.on('error', (error) => {
@@ -88,7 +59,8 @@ async function bundled() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    plugins: [packagesPlugin],
+    // ES-module-only packages are bundled in (common/esm-packages.mjs); zx stays out: it is two large files already.
+    plugins: [esmPackagesPlugin(root, ['zx'])],
     tsconfig: path.join(root, 'tsconfig.json'),
     outdir: temp,
     outExtension: { '.js': '.mjs' },

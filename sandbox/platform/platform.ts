@@ -119,6 +119,8 @@ async function startPlatform(
     log: (line) => context.log.write('vps', line),
   });
   cleanups.push(() => ssh.close());
+  // Read by `npm run bench`: a run through one shared connection makes one.
+  cleanups.push(() => context.log.write('vps', `ssh: ${ssh.handshakes()} authenticated connection(s) since start`));
   const client = writeClientConfig({ dir: join(root, 'ssh'), alias: SSH_ALIAS, port: ssh.port, user: VPS_USER, keys });
   cleanups.push(wrapClipboard(context.clipboard, context.faults));
 
@@ -165,18 +167,7 @@ async function startPlatform(
     if (error) throw new Error(error);
     return progress;
   };
-  const waitHealthy = async (containers: string[], timeoutMs = 15_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const list = runtime.list();
-      const states = containers.map((n) => list.find((c) => c.name === n));
-      if (states.every((c) => c?.health === 'healthy')) return;
-      if (Date.now() > deadline) {
-        throw new Error(`containers not healthy: ${states.map((c, i) => `${containers[i]}=${c ? `${c.state}/${c.health}` : 'missing'}`).join(', ')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitHealthy = (containers: string[], timeoutMs = 15_000): Promise<void> => runtime.waitHealthy(containers, timeoutMs);
   const wireOrg = (): Promise<Response> => backendFetch('backend-b2b', '/admin/ensure-inbound-subscription', {
     body: { org: ORG_ID, mailbox: context.facts.mailbox ?? '', m365UserId: context.facts['mailbox-user-id'] ?? '' },
   });
