@@ -55,6 +55,49 @@ export interface RuntimeHooks {
   onState(update: { key: string; json: string | undefined } | { all: string }): void;
 }
 
+/** What the thread is created with: the heavy modules to load while it waits for its seed (which may come later). */
+export interface ThreadData {
+  modules: string[];
+  seed?: WorkerSeed;
+}
+
+/** The message that seeds a thread started before its seed was known (see preloadBlockThread). */
+export interface SeedMessage {
+  seed: WorkerSeed;
+}
+
+function newThread(data: ThreadData): Worker {
+  return new Worker(workerUrl(), { workerData: data, stdout: true, stderr: true });
+}
+
+/**
+ * A block thread started before the run knows its seed: it loads zx, expect and the modules the document names (the
+ * largest part of a thread's start) while the runner starts the sandbox and takes its locks. The run's BlockRuntime
+ * adopts it; `dispose` ends it when the run never got that far.
+ */
+export interface PreloadedThread {
+  take(): Worker | undefined;
+  dispose(): Promise<void>;
+}
+
+export function preloadBlockThread(modules: string[]): PreloadedThread {
+  let worker: Worker | undefined = newThread({ modules });
+  // Nothing of a thread no run adopted is worth reporting: it ran nothing of the document.
+  worker.on('error', () => {});
+  return {
+    take() {
+      const taken = worker;
+      worker = undefined;
+      return taken;
+    },
+    async dispose() {
+      const left = worker;
+      worker = undefined;
+      await left?.terminate();
+    },
+  };
+}
+
 /** The worker entry: the bundle's own chunk when running bundled, else the TypeScript source (tsx is loaded). */
 function workerUrl(): URL {
   const bundled = new URL('./block-worker.mjs', import.meta.url);
@@ -78,7 +121,15 @@ export class BlockRuntime {
   #nextId = 0;
   #ready: Promise<RunMessage | undefined> | undefined;
 
-  constructor(private readonly hooks: RuntimeHooks) {}
+  /** A thread started ahead (preloadBlockThread), used for the first block thread this runtime needs. */
+  #preloaded: PreloadedThread | undefined;
+
+  constructor(
+    private readonly hooks: RuntimeHooks,
+    preloaded?: PreloadedThread,
+  ) {
+    this.#preloaded = preloaded;
+  }
 
   /** Starts the thread if there is none, and resolves once it has loaded and run the setup: with its failure, if any. */
   ready(): Promise<RunMessage | undefined> {
@@ -140,7 +191,11 @@ export class BlockRuntime {
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerUrl(), { workerData: this.hooks.seed(), stdout: true, stderr: true });
+    const preloaded = this.#preloaded?.take();
+    this.#preloaded = undefined;
+    const seed = this.hooks.seed();
+    const worker = preloaded ?? newThread({ modules: seed.modules, seed });
+    if (preloaded) preloaded.postMessage({ seed } satisfies SeedMessage);
     this.#worker = worker;
     let loaded!: (setupFailure?: RunMessage) => void;
     this.#ready = new Promise((resolve) => (loaded = resolve));
