@@ -3,6 +3,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
+import { LineIndex } from '../markdown.ts';
 
 /** A file the repo runs as a script (its flags and steps are claims a document can make). */
 export const SCRIPT_FILE = /\.(?:py|sh|bash|js|mjs|cjs|ts|rb|pl)$/;
@@ -120,23 +121,12 @@ export function emptyRepoIndex(root: string): RepoIndex {
   };
 }
 
-/** 1-based line of an offset, from the offsets where lines start (built once per file, only when a name is new). */
+/** 1-based line of an offset: the file's LineIndex, built only when a name is new (most files add none). */
 class Lines {
-  private starts?: number[];
+  private index?: LineIndex;
   constructor(private readonly text: string) {}
   at(offset: number): number {
-    if (!this.starts) {
-      this.starts = [0];
-      for (let i = 0; i < this.text.length; i++) if (this.text.charCodeAt(i) === 10) this.starts.push(i + 1);
-    }
-    let low = 0;
-    let high = this.starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (this.starts[mid]! <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return low + 1;
+    return (this.index ??= new LineIndex(this.text)).point(offset).line;
   }
 }
 
