@@ -15,6 +15,8 @@ import { repoPath } from '../../common/repo.ts';
  */
 export interface Spawner {
   spawn: typeof nodeSpawn;
+  /** Starts the hosts now (a block thread does while it waits for its seed), so the first command finds them up. */
+  warm(): void;
   close(): void;
 }
 
@@ -150,9 +152,12 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   let nextId = 0;
   let turn = 0;
 
-  const pick = (): Host => {
+  const fill = () => {
     for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
     while (hosts.length < HOSTS) hosts.push(new Host());
+  };
+  const pick = (): Host => {
+    fill();
     const ready = hosts.filter((host) => host.ready);
     // Until one has started, the first takes the command and runs it once it listens.
     if (ready.length === 0) return hosts[0]!;
@@ -187,6 +192,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
 
   return {
     spawn,
+    warm: fill,
     close() {
       for (const host of hosts.splice(0)) if (host.process.connected) host.process.disconnect();
     },
