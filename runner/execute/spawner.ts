@@ -124,11 +124,14 @@ class Host {
       child.receive(message);
       if (this.live.size === 0) this.process.channel?.unref();
     });
-    this.process.on('exit', () => {
-      // The host died under us: fail what was running instead of hanging.
+    const lost = () => {
+      // The host died under us (or never started: a fork that failed, on a machine out of processes): fail what was
+      // running instead of hanging, and never crash the thread that started it.
       for (const child of this.live.values()) child.lost();
       this.live.clear();
-    });
+    };
+    this.process.on('exit', lost);
+    this.process.on('error', lost);
   }
 
   send = (message: object) => {
