@@ -15,6 +15,11 @@
 const ROOMS = '^(cli|common|runner|checks|sandbox|e2e|bench)/';
 const TEST = '\\.test\\.ts$';
 
+/** A layer rule: modules whose path matches `from` (but not `fromNot`) may not import those matching `to` (but not `toNot`). */
+function forbid(name, comment, from, to, { fromNot, toNot } = {}) {
+  return { name, comment, severity: 'error', from: { path: from, ...(fromNot ? { pathNot: fromNot } : {}) }, to: { path: to, ...(toNot ? { pathNot: toNot } : {}) } };
+}
+
 module.exports = {
   forbidden: [
     {
@@ -24,48 +29,34 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: 'common-imports-no-room',
-      comment: 'common/ is the floor every folder stands on: it imports none of them.',
-      severity: 'error',
-      from: { path: '^common/' },
-      to: { path: ROOMS, pathNot: '^common/' },
-    },
-    {
-      name: 'runner-imports-only-common',
-      comment: 'runner/ knows nothing of the sandbox, the checks or the CLI: the sandbox reaches it as an injected provider.',
-      severity: 'error',
-      from: { path: '^runner/' },
-      to: { path: '^(cli|checks|sandbox|e2e|bench)/' },
-    },
-    {
-      name: 'sandbox-imports-only-common',
-      comment: 'sandbox/ is a tenant the runner talks to over the network: it imports no runner, check or CLI code.',
-      severity: 'error',
-      from: { path: '^sandbox/' },
-      to: { path: '^(cli|runner|checks|e2e|bench)/' },
-    },
-    {
-      name: 'checks-read-the-public-model',
-      comment: "checks/ read the parser's public model (runner/model.ts, runner/parse/index.ts), never its internals, the engine or the sandbox.",
-      severity: 'error',
-      from: { path: '^checks/' },
-      to: { path: '^(runner|sandbox|e2e|bench)/', pathNot: '^runner/(model\\.ts|parse/index\\.ts)$' },
-    },
-    {
-      name: 'only-tests-reach-up-to-cli',
-      comment: 'Nothing below cli/ imports it; a test may, to drive its folder through the command that wires it.',
-      severity: 'error',
-      from: { path: '^(common|runner|checks|sandbox)/', pathNot: TEST },
-      to: { path: '^cli/' },
-    },
-    {
-      name: 'cli-imports-no-tests-tree',
-      comment: 'cli/ is what ships: it never imports the e2e suite or the benchmarks.',
-      severity: 'error',
-      from: { path: '^cli/' },
-      to: { path: '^(e2e|bench)/' },
-    },
+    forbid('common-imports-no-room', 'common/ is the floor every folder stands on: it imports none of them.', '^common/', ROOMS, { toNot: '^common/' }),
+    forbid(
+      'runner-imports-only-common',
+      'runner/ knows nothing of the sandbox, the checks or the CLI: the sandbox reaches it as an injected provider.',
+      '^runner/',
+      '^(cli|checks|sandbox|e2e|bench)/',
+    ),
+    forbid(
+      'sandbox-imports-only-common',
+      'sandbox/ is a tenant the runner talks to over the network: it imports no runner, check or CLI code.',
+      '^sandbox/',
+      '^(cli|runner|checks|e2e|bench)/',
+    ),
+    forbid(
+      'checks-read-the-public-model',
+      "checks/ read the parser's public model (runner/model.ts, runner/parse/index.ts), never its internals, the engine or the sandbox.",
+      '^checks/',
+      '^(runner|sandbox|e2e|bench)/',
+      { toNot: '^runner/(model\\.ts|parse/index\\.ts)$' },
+    ),
+    forbid(
+      'only-tests-reach-up-to-cli',
+      'Nothing below cli/ imports it; a test may, to drive its folder through the command that wires it.',
+      '^(common|runner|checks|sandbox)/',
+      '^cli/',
+      { fromNot: TEST },
+    ),
+    forbid('cli-imports-no-tests-tree', 'cli/ is what ships: it never imports the e2e suite or the benchmarks.', '^cli/', '^(e2e|bench)/'),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

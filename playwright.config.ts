@@ -17,7 +17,8 @@ const chromium = {
  * The sandbox's TLS key is pinned per worker by e2e/fixtures.ts (the `browser` fixture), never by ignoring errors.
  *
  * Traces and screenshots are kept: the specs that meet a secret value keep it out of them (rotation.spec.ts pauses
- * the trace while the portal shows a value and masks it in screenshots, then scans every artifact for every secret).
+ * the trace while the portal shows a value and masks it in screenshots, then scans every artifact for every secret and
+ * for the sandbox's credential, which the browser gives only to the sandbox's proxy: e2e/fixtures.ts).
  * portal.spec.ts reads values back on purpose (it checks the portal shows one exactly once), so it runs untraced.
  * Only `*.spec.ts` files are Playwright's: e2e/*.test.ts run under node's test runner.
  */

@@ -13,6 +13,7 @@ import type { Binding } from '../checks/drift/bindings.ts';
 import { documentIgnored, findDocuments, type IgnoreEntry } from '../checks/drift/documents.ts';
 import { checkDocument, indexRepo } from '../checks/drift/index.ts';
 import { DOCS, type RepoIndex } from '../checks/drift/repo-index.ts';
+import { wellKnownEnv } from '../checks/drift/well-known-env.ts';
 import { formatDiagnostic, type Diagnostic } from '../common/diagnostics.ts';
 import { parseRunbook } from '../runner/parse/index.ts';
 
@@ -51,6 +52,8 @@ export interface RepoFigures {
   unlabelled: string[];
   withBindings: string[];
   plants: Plant[];
+  /** Bound claims passed over for a plant, with why (`unplantable`). */
+  unplanted: { kind: Plant['kind']; claim: string; why: string }[];
   oneDocumentMs: number;
   allDocumentsMs: number;
   peakRssMb: number;
@@ -90,6 +93,23 @@ function replaceIn(file: string, pattern: RegExp, to: string): boolean {
   return true;
 }
 
+/**
+ * Why a bound claim makes no planted drift, though `plant` could apply one: the rename would not make the document
+ * wrong, or it is not one the repository can make. Listed with the figures, never silently left out.
+ * - an env var the code also reads through a prefix (zx reads every `ZX_` + option name, so renaming `ZX_VERBOSE` in
+ *   a test leaves `ZX_VERBOSE=true zx x.mjs` working, and the checker accepts the name by its prefix);
+ * - a variable of the OS or of a third-party tool (well-known-env.ts: `FORCE_COLOR` is chalk's, `COMPOSE_PROFILES`
+ *   docker compose's): renaming it in the repo breaks the repo, not the document.
+ */
+function unplantable(kind: Plant['kind'], binding: Binding, index: RepoIndex): string | undefined {
+  const name = binding.claim.slice(binding.claim.indexOf(':') + 1);
+  if (kind !== 'env') return undefined;
+  const prefix = [...index.envPrefixes.keys()].find((known) => name.startsWith(known) && name.length > known.length);
+  if (prefix) return `the code also reads it through the prefix \`${prefix}\` (${index.envPrefixes.get(prefix)!.file})`;
+  if (wellKnownEnv(name)) return 'a variable of the OS or of a third-party tool (well-known-env.ts), not one the repo can rename';
+  return undefined;
+}
+
 /** Applies one planted drift of `kind` for a bound claim to the copy at `root`; returns the name a finding must carry. */
 function plant(root: string, index: RepoIndex, kind: Plant['kind'], binding: Binding, documents: readonly string[]): string | undefined {
   const name = binding.claim.slice(binding.claim.indexOf(':') + 1);
@@ -124,8 +144,21 @@ function plant(root: string, index: RepoIndex, kind: Plant['kind'], binding: Bin
       const flag = name.split(' ').pop()!;
       return replaceIn(file, new RegExp(`${escape(flag)}(?![\\w-])`, 'g'), `${flag}-renamed`) ? flag : undefined;
     }
-    case 'function':
-      return replaceIn(file, new RegExp(`\\b${escape(name)}\\b`, 'g'), `${name}Renamed`) ? name : undefined;
+    case 'function': {
+      // The name defined (`cd`, `pipe` of `ProcessPromise.pipe`), renamed in every code file as a rename is: its
+      // definition, its callers and a built copy (zx commits `build/` beside `src/`).
+      const symbol = (binding.symbol ?? name.replace(/\(\)$/, '')).split('.').pop()!;
+      let changed = false;
+      for (const relative of index.files) {
+        if (DOCS.test(relative) || relative.endsWith('.drift.json')) continue;
+        try {
+          changed = replaceIn(path.join(root, relative), new RegExp(`(?<![\\w$])${escape(symbol)}(?![\\w$])`, 'g'), `${symbol}Renamed`) || changed;
+        } catch {
+          // Unreadable or emptied.
+        }
+      }
+      return changed ? symbol : undefined;
+    }
     case 'compose': {
       // A service renamed in compose is renamed where the code refers to it too (other compose files, scripts).
       let changed = false;
@@ -187,10 +220,16 @@ export async function measureRepo(name: string, root: string, labels: RepoLabels
     candidates.set(kind, list);
   }
   const plants: Plant[] = [];
+  const unplanted: RepoFigures['unplanted'] = [];
   for (const [kind, list] of candidates) {
     let planted = 0;
     for (const binding of list.sort((a, b) => hash(a.claim) - hash(b.claim))) {
       if (planted >= PER_KIND) break;
+      const why = unplantable(kind, binding, index);
+      if (why) {
+        unplanted.push({ kind, claim: binding.claim, why });
+        continue;
+      }
       const copy = mkdtempSync(path.join(tmpdir(), `plant-${name}-`));
       try {
         cpSync(root, copy, { recursive: true });
@@ -222,6 +261,7 @@ export async function measureRepo(name: string, root: string, labels: RepoLabels
     unlabelled,
     withBindings,
     plants,
+    unplanted,
     oneDocumentMs: Math.round(oneDocumentMs),
     allDocumentsMs: Math.round(allDocumentsMs),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -31,12 +31,16 @@ const pct = (part: number, whole: number) => (whole === 0 ? 100 : Math.round((10
 export function corpusResults(figures: RepoFigures): BenchResult[] {
   const labelled = figures.real + figures.falsePositive + figures.unlabelled.length;
   const caught = figures.plants.filter((plant) => plant.caught).length;
+  // Which kinds were planted: a kind is missing only where the repo's docs claim nothing of it.
+  const kinds = new Map<string, number>();
+  for (const plant of figures.plants) kinds.set(plant.kind, (kinds.get(plant.kind) ?? 0) + 1);
+  const sample = [...kinds].map(([kind, count]) => `${kind} ${count}`).join(', ');
   return [
     { name: `${figures.name}: findings at HEAD (${figures.documents} docs, ${figures.real} real drift)`, value: figures.findings.length, unit: '' },
     // Unlabelled findings count against precision: a finding nobody has looked at is not known to be right.
     { name: `${figures.name}: labelled precision`, value: pct(figures.real, labelled), unit: '%', target: GOALS.precision, pass: pct(figures.real, labelled) >= GOALS.precision },
     { name: `${figures.name}: findings with bindings at HEAD`, value: figures.withBindings.length, unit: '', target: GOALS.withBindings, pass: figures.withBindings.length <= GOALS.withBindings },
-    { name: `${figures.name}: recall, ${figures.plants.length} planted drifts`, value: pct(caught, figures.plants.length), unit: '%', target: GOALS.recall, pass: pct(caught, figures.plants.length) >= GOALS.recall },
+    { name: `${figures.name}: recall, ${figures.plants.length} planted drifts (${sample})`, value: pct(caught, figures.plants.length), unit: '%', target: GOALS.recall, pass: pct(caught, figures.plants.length) >= GOALS.recall },
     { name: `${figures.name}: recall without bindings (first run)`, value: pct(figures.plants.filter((plant) => plant.caughtWithoutBindings).length, figures.plants.length), unit: '%' },
     { name: `${figures.name}: one document (index + check)`, value: figures.oneDocumentMs, unit: 'ms', target: GOALS.oneDocumentMs, pass: figures.oneDocumentMs <= GOALS.oneDocumentMs },
     { name: `${figures.name}: all ${figures.documents} docs`, value: figures.allDocumentsMs, unit: 'ms', target: GOALS.allDocumentsMs, pass: figures.allDocumentsMs <= GOALS.allDocumentsMs },
@@ -76,6 +80,8 @@ export function benchCorpus(log: (line: string) => void = (line) => process.stde
       for (const line of repo.unlabelled) log(`${name}: unlabelled finding: ${line}`);
       for (const line of repo.withBindings) log(`${name}: finding with bindings: ${line}`);
       for (const plant of repo.plants.filter((entry) => !entry.caught)) log(`${name}: planted ${plant.kind} drift not caught: ${plant.claim}`);
+      for (const plant of repo.plants.filter((entry) => !entry.caughtWithoutBindings)) log(`${name}: planted ${plant.kind} drift not caught without bindings: ${plant.claim}`);
+      for (const entry of repo.unplanted) log(`${name}: no ${entry.kind} drift planted for ${entry.claim}: ${entry.why}`);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

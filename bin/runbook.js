@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { esmPackagesPlugin } from '../common/esm-packages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIRS = ['cli', 'common', 'runner', 'checks', 'sandbox'];
@@ -30,6 +31,8 @@ function sourceKey() {
     }
   }
   hash.update(statSync(path.join(root, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs.toString() ?? '');
+  // This file holds the build options: a change to them is a new bundle too.
+  hash.update(statSync(fileURLToPath(import.meta.url)).mtimeMs.toString());
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -56,7 +59,8 @@ async function bundled() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // ES-module-only packages are bundled in (common/esm-packages.mjs); zx stays out: it is two large files already.
+    plugins: [esmPackagesPlugin(root, ['zx'])],
     tsconfig: path.join(root, 'tsconfig.json'),
     outdir: temp,
     outExtension: { '.js': '.mjs' },

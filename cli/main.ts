@@ -6,11 +6,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from '../common/exit.ts';
 import { processIO } from '../common/io.ts';
 import { REPORTERS } from '../runner/report/index.ts';
-import { checkCommand, lintCommand, type CheckOptions } from './commands/checks.ts';
-import { auditCommand, planCommand, resumeCommand, runCommand, validateCommand, type PlanOptions, type ReportOptions, type RunOptions } from './commands/run.ts';
+import type { CheckOptions } from './commands/checks.ts';
+import type { PlanOptions, ReportOptions, RunOptions } from './commands/run.ts';
 import { addSandboxCommands } from './commands/sandbox.ts';
 import { exitFor } from './guard.ts';
-import { embeddedSandbox } from './sandbox-provider.ts';
+
+// Each command's module loads when that command runs: `lint` and `check` bring the TypeScript compiler and the drift
+// index, `run` the engine; `--help`, `plan` and a run must not pay for what they never call.
+const runCommands = () => import('./commands/run.ts');
+const checkCommands = () => import('./commands/checks.ts');
 
 /** The flags of every command that reports a run: which reporters, and the folder for file reports. */
 function reportOptions(command: Command): Command {
@@ -37,7 +41,7 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .option('--from <id>', 'start at this step')
       .option('--only <id>', 'run only this step')
       .option('--take-over-lock <run-id>', "take the target's lock from this run, which you know is gone (its machine crashed)"),
-  ).action(async (file: string, flags: Omit<RunOptions, 'file'>) => onResult(await runCommand({ ...flags, file })));
+  ).action(async (file: string, flags: Omit<RunOptions, 'file'>) => onResult(await (await runCommands()).runCommand({ ...flags, file })));
 
   program
     .command('plan')
@@ -45,13 +49,13 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .argument('[file]', 'the runbook', 'runbook.md')
     .option('--json', 'machine-readable output')
     .option('--target <name>', 'plan for this target')
-    .action(async (file: string, flags: Omit<PlanOptions, 'file'>) => onResult(await planCommand({ ...flags, file })));
+    .action(async (file: string, flags: Omit<PlanOptions, 'file'>) => onResult(await (await runCommands()).planCommand({ ...flags, file })));
 
   program
     .command('lint')
     .description('hygiene rules: secrets printed or on command lines, mutating steps without verify or rollback, ... (exit 0 clean, 1 findings)')
     .argument('[file]', 'the runbook', 'runbook.md')
-    .action(async (file: string) => onResult(await lintCommand({ file })));
+    .action(async (file: string) => onResult(await (await checkCommands()).lintCommand({ file })));
   program
     .command('check')
     .description('drift against the platform repo, freshness of runbooks, and with --replay a run on the sandbox (exit 0, 1 drift, 2 usage, 70 internal error)')
@@ -63,7 +67,7 @@ export function buildProgram(onResult: (code: number) => void): Command {
     .option('--baseline <file>', 'findings listed there are accepted; with --update, write the current findings there')
     .option('--config <file>', 'repository configuration of ignores (default: .runbook-drift.yml here or at the repo root)')
     .action(async (files: string[], flags: Omit<CheckOptions, 'file' | 'files'>) => {
-      const { createReplay } = await import('./replay.ts');
+      const [{ createReplay }, { embeddedSandbox }, { checkCommand }] = await Promise.all([import('./replay.ts'), import('./sandbox-provider.ts'), checkCommands()]);
       onResult(await checkCommand({ ...flags, files }, { replay: createReplay(embeddedSandbox, process.cwd()) }));
     });
   reportOptions(
@@ -72,19 +76,19 @@ export function buildProgram(onResult: (code: number) => void): Command {
       .description('continue an interrupted run from its journal (default: the latest run)')
       .argument('[run-id]', 'a folder name under .runbook/runs/')
       .option('--take-over-lock <run-id>', "take the target's lock from this run, which you know is gone (its machine crashed)"),
-  ).action(async (runId: string | undefined, flags: ReportOptions & { takeOverLock?: string }) => onResult(await resumeCommand({ ...flags, runId })));
+  ).action(async (runId: string | undefined, flags: ReportOptions & { takeOverLock?: string }) => onResult(await (await runCommands()).resumeCommand({ ...flags, runId })));
   reportOptions(
     program
       .command('validate')
       .description('quarterly validation: the full run on the sandbox; on success stamps last-validated and validation-method')
       .argument('[file]', 'the runbook', 'runbook.md')
       .option('--target <name>', 'the sandbox target (default: sandbox)'),
-  ).action(async (file: string, flags: ReportOptions & { target?: string }) => onResult(await validateCommand({ ...flags, file })));
+  ).action(async (file: string, flags: ReportOptions & { target?: string }) => onResult(await (await runCommands()).validateCommand({ ...flags, file })));
   program
     .command('audit')
     .description("print a run's record from its journal and verify the journal's digest chain (exit 0, 1 broken)")
     .argument('<run-id>', 'a folder name under .runbook/runs/')
-    .action(async (runId: string) => onResult(await auditCommand({ runId })));
+    .action(async (runId: string) => onResult(await (await runCommands()).auditCommand({ runId })));
   addSandboxCommands(program, onResult);
   return program;
 }

@@ -251,9 +251,9 @@ describe('the crash and fault matrix on runbook.md', { concurrency: false }, () 
   }
 
   timed("an SSH drop right after the env splice: the failed step's own rollback restores the env before the new secret goes", async () => {
-    // The drop is aimed at the splice (the second SSH session of Step 3, after the upload) once its output passes 40
-    // bytes: the env file has been replaced by then (the script prints only after os.replace).
-    const run = await runHere({ name: 'drop', 'on:step-begin': (event) => (event.stepId === 'update-env' ? armNow({ kind: 'ssh-drop', params: { skip: 1, afterBytes: 40 } }) : undefined) });
+    // The drop is aimed at the splice (the third SSH session of Step 3, after mktemp and the upload) once its output
+    // passes 40 bytes: the env file has been replaced by then (the script prints only after os.replace).
+    const run = await runHere({ name: 'drop', 'on:step-begin': (event) => (event.stepId === 'update-env' ? armNow({ kind: 'ssh-drop', params: { skip: 2, afterBytes: 40 } }) : undefined) });
     assert.equal(run.exitCode, 1);
     assert.deepEqual(failedSteps(run.events), ['update-env']);
     const rollbacks = run.events.flatMap((event) => (event.kind === 'rollback-end' ? [[event.stepId, event.status]] : []));

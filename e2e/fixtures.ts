@@ -1,5 +1,5 @@
 import { test as base, type Browser } from '@playwright/test';
-import { CREDENTIAL_COOKIE, readCredential } from '../sandbox/credential.ts';
+import { readCredential } from '../sandbox/credential.ts';
 import { createIdentityComponent } from '../sandbox/identity/index.ts';
 import type { SandboxHandle } from '../sandbox/index.ts';
 import { startTempSandbox } from '../sandbox/test/helpers.ts';
@@ -31,13 +31,11 @@ export const test = base.extend<object, SandboxWorkerOptions & SandboxWorkerFixt
     },
     { scope: 'worker' },
   ],
-  // The portal answers only a browser that carries the sandbox's credential: a cookie set by configuration, as an
-  // operator's browser carries its sign-in, read from the sandbox's mode 600 credential file.
-  context: async ({ context, sandbox }, use) => {
-    await context.addCookies([
-      { name: CREDENTIAL_COOKIE, value: readCredential(sandbox.facts['credential-file']!), url: sandbox.facts.portal!, httpOnly: true, secure: true, sameSite: 'Strict' },
-    ]);
-    await use(context);
+  // The portal answers only a browser that proves the sandbox's credential (read from its mode 600 file). It proves it
+  // to the sandbox's browser proxy, as the proxy password, below the pages: a cookie or header would be recorded in
+  // every trace's network log (and `addCookies` in its action log), the proxy's authentication is in neither.
+  proxy: async ({ sandbox }, use) => {
+    await use({ server: sandbox.facts['browser-proxy']!, username: 'runbook', password: readCredential(sandbox.facts['credential-file']!) });
   },
   browser: [
     async ({ playwright, sandbox, launchOptions }, use) => {

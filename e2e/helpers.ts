@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createFetch } from '../common/net/tls.ts';
 import { controlRequest } from '../sandbox/client.ts';
@@ -50,7 +50,8 @@ export async function assertSafe(facts: Record<string, string>, before: SafeStat
   await controlRequest(facts, 'DELETE', '/faults');
   const envSecret = envFileSecret(facts);
   if (!(await mintsToken(facts, envSecret))) throw new Error(`${label}: the env file's secret does not mint a token`);
-  if (existsSync(path.join(facts['vps-tmp']!, 'graph_secret.new'))) throw new Error(`${label}: a temp secret was left on the VPS`);
+  const uploads = readdirSync(facts['vps-tmp']!).filter((name) => name.includes('secret'));
+  if (uploads.length > 0) throw new Error(`${label}: a temp secret was left on the VPS: ${uploads.join(', ')}`);
   const credentials = await readControl<Array<{ keyId: string }>>(facts, '/tenant/credentials');
   if (credentials.length === 0) throw new Error(`${label}: the tenant has no secret`);
   const monitor = await readControl<{ bothDead: unknown[]; leaks: unknown[] }>(facts, '/monitor');

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
+import { readCredential } from '../sandbox/credential.ts';
 
 /** Where a secret showed up; the value itself is never part of a finding, only its first three characters. */
 export interface LeakFinding {
@@ -78,6 +79,15 @@ export function scanForSecrets(files: string[], secrets: string[]): LeakFinding[
     }
   }
   return findings;
+}
+
+/**
+ * What no artefact of a sandbox run may hold: the sandbox's credential (it opens the control API, the portal, the
+ * docker daemon and the backend's admin API) and every client secret the tenant ever issued, deleted ones included.
+ */
+export function sandboxSecrets(facts: Readonly<Record<string, string | undefined>>, tenant?: { knownSecretValues(): readonly string[] }): string[] {
+  const credentialFile = facts['credential-file'];
+  return [...(credentialFile ? [readCredential(credentialFile)] : []), ...(tenant?.knownSecretValues() ?? [])];
 }
 
 export const describeFinding = (finding: LeakFinding): string =>

@@ -30,7 +30,7 @@ import type { SandboxHandle } from '../sandbox/index.ts';
 import { platformOf } from '../sandbox/platform/index.ts';
 import { followClickPath, introLine, parseClickPath } from './click-path.ts';
 import { expect, test } from './fixtures.ts';
-import { describeFinding, filesUnder, scanForSecrets } from './leak-scan.ts';
+import { describeFinding, filesUnder, sandboxSecrets, scanForSecrets } from './leak-scan.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -214,11 +214,14 @@ test('replays the full rotation of runbook.md, its portal steps clicked in Chrom
   await expect(page.getByRole('table', { name: 'Client secrets' }).getByRole('row')).toHaveCount(2);
 });
 
-/** Every artifact of the rotation searched for every secret the tenant ever issued (deleted ones included). */
+/**
+ * Every artifact of the rotation searched for the sandbox's credential (the browser proves it to the sandbox's proxy,
+ * so no request a trace records carries it) and every secret the tenant ever issued (deleted ones included).
+ */
 function scanRotationArtifacts(sandbox: SandboxHandle, outputDir: string) {
   const tenant = sandbox.context.tenant;
   if (!tenant) throw new Error('the sandbox has no tenant');
-  const secrets = [...tenant.knownSecretValues()];
+  const secrets = sandboxSecrets(sandbox.facts, tenant);
   // The rotation's output folder holds the runner's reports (plain, json, junit, markdown), the run's workspace
   // (journal under .runbook/runs, compile cache), the screenshots and the traces (written when that test ended).
   const artifacts = filesUnder(outputDir);
@@ -233,11 +236,11 @@ function scanRotationArtifacts(sandbox: SandboxHandle, outputDir: string) {
 
 let scanned = false;
 
-test('leaves no secret value the tenant issued in any artifact of the rotation', async ({ sandbox }) => {
+test('leaves neither the sandbox credential nor any secret value the tenant issued in any artifact of the rotation', async ({ sandbox }) => {
   if (!rotationOutputDir) throw new Error('the rotation did not run in this worker');
   const { secrets, names, containerLogs, findings } = scanRotationArtifacts(sandbox, rotationOutputDir);
   scanned = true;
-  expect(secrets.length).toBeGreaterThanOrEqual(2); // the seeded one and the rotated-in one at least
+  expect(secrets.length).toBeGreaterThanOrEqual(3); // the credential, the seeded secret and the rotated-in one at least
   expect(names).toEqual(
     expect.arrayContaining([
       'trace.zip',

@@ -4,11 +4,12 @@
  * in this folder is the `*.spec.ts` files).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { collector } from '../runner/test/helpers.ts';
+import { recordPythonCreations, type Creation } from './creation-record.ts';
 import { envFileSecret, sha256 } from './helpers.ts';
 import type { Reporter } from '../runner/report/events.ts';
 import { runFile } from '../runner/run.ts';
@@ -139,12 +140,40 @@ describe('runbook.md on the sandbox', { concurrency: false }, () => {
     assert.match(run.outputOf('watch-ingest'), /approval created .* status=pending/);
   });
 
+  it('gives a neighbour on the VPS nothing: the upload goes to a name mktemp made (not a planted graph_secret.new), and every file holding the secret is 600 from its first byte', async (t) => {
+    let planted = '';
+    let creations: () => Creation[] = () => [];
+    const run = await rotate(t, {
+      before: async (sandbox) => {
+        // Another user of the VPS creates the old fixed name first, writable and readable by all.
+        planted = path.join(sandbox.facts['vps-tmp']!, 'graph_secret.new');
+        writeFileSync(planted, '');
+        chmodSync(planted, 0o666);
+        creations = recordPythonCreations(sandbox.facts['vps-home']!);
+      },
+    });
+    assert.equal(run.result.exitCode, 0, JSON.stringify(run.events.of('step-end').filter((event) => event.failure)));
+    assert.equal(statSync(planted).size, 0, 'the planted file received the secret');
+    // The upload's name is the one mktemp made, carried in the run's state from update-env; it is gone now.
+    const tmp = run.sandbox.facts['vps-tmp']!;
+    const upload = String(run.events.of('state').find((event) => event.stepId === 'update-env')?.state.upload);
+    assert.match(upload, /\/graph_secret\.[A-Za-z0-9]{10}$/);
+    assert.equal(path.dirname(upload), tmp);
+    assert.deepEqual(readdirSync(tmp).filter((name) => name.includes('secret')), ['graph_secret.new']);
+    // The env edit's files, each with its mode at the moment it was created.
+    const platformDir = run.sandbox.facts['platform-dir']!;
+    const made = creations().filter((creation) => path.dirname(creation.path) === platformDir);
+    assert.deepEqual([...new Set(made.map((creation) => path.basename(creation.path).replace(/\d+$/, 'EPOCH')))].sort(), ['.env.production.bak.EPOCH', '.env.production.new']);
+    for (const creation of made) assert.equal(creation.mode.toString(8), '600', `${path.basename(creation.path)} was created ${creation.mode.toString(8)}`);
+    assert.equal(statSync(path.join(platformDir, '.env.production')).mode & 0o777, 0o600);
+    assert.deepEqual(run.platform.monitor.report().leaks, []);
+  });
+
   it('fails safe when SSH drops during the upload: nothing changed on the VPS and no temp secret left anywhere', async (t) => {
     const run = await rotate(t, { faultsAt: { 'update-env': [{ kind: 'ssh-drop', count: 1, params: { afterBytes: 8 } }] } });
     assert.equal(run.result.exitCode, 1);
     assert.equal(run.statusOf('update-env'), 'failed');
     assert.equal(sha256(run.envSecret()), sha256(run.oldSecret.value));
-    assert.equal(existsSync(path.join(run.sandbox.facts['vps-tmp']!, 'graph_secret.new')), false);
     assert.deepEqual(readdirSync(run.sandbox.facts['vps-tmp']!).filter((name) => name.includes('secret')), []);
     // No stray copy of the new value was left next to the dogfood file.
     const dogfood = path.join(run.sandbox.facts['sandbox-dir']!, 'fm-dogfood');

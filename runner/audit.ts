@@ -62,6 +62,7 @@ export function auditRun(workspace: string, runId: string, write: (line: string)
     write(`journal: chain broken at line ${startOf(journal.broken).line}; the record above stops there`);
     return 1;
   }
-  write(`journal: ${journal.lines} lines, every one chained to the one before (sha256)`);
+  const resumes = journal.writers - 1;
+  write(`journal: ${journal.lines} lines, every one chained to the one before (sha256) and sealed by the runner that wrote it (the run${resumes > 0 ? ` and ${resumes} resume${resumes > 1 ? 's' : ''}` : ''})`);
   return 0;
 }

@@ -8,6 +8,7 @@ import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
 import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
 import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
+import { preloadBlockThread } from './execute/runtime.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
@@ -153,6 +154,9 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   let connections: SharedConnections | undefined;
   let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
+  // The block thread loads (zx, expect, the clients the document names) while the sandbox starts and the locks are
+  // taken; nothing of the document runs in it before the engine seeds it.
+  const preloaded = plan.some(({ skip }) => !skip) ? preloadBlockThread(blockModules(runbook)) : undefined;
   try {
     if (profile?.sandboxCommand) {
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox of target ${targetName}: ${profile.sandboxCommand}` });
@@ -225,6 +229,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
         secretNames: new Set(),
         caPem,
         modules: blockModules(runbook),
+        preloaded,
         resume: request.resume?.point,
       }),
     );
@@ -244,6 +249,8 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     await lease?.release();
     journal?.close();
     localLock.release();
+    // A thread no engine adopted (the run stopped before its first block).
+    await preloaded?.dispose();
   }
 }
 

@@ -1,17 +1,21 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { parseClockDuration } from './clock.ts';
+import type { IncomingMessage } from 'node:http';
 import { carriesCredential, CREDENTIAL_COOKIE } from './credential.ts';
+import { isTunneled } from './listen.ts';
 import type { MutableSandboxContext } from './context.ts';
 import type { ControlRoute, FaultSpec } from './types.ts';
 
 export const CONTROL_PREFIX = '/_sandbox';
 
 /**
- * Refuses (401) a request without the sandbox's credential: a bearer header (the runner, the CLI, curl `-H @FILE`)
- * or the cookie a browser is given by configuration. The answer says what is missing, never what would be right.
+ * Refuses (401) a request without the sandbox's credential: a bearer header (the runner, the CLI, curl `-H @FILE`),
+ * the cookie a browser may be given, or the browser proxy's tunnel (whose opener gave the credential to the proxy).
+ * The answer says what is missing, never what would be right.
  */
 export function requireCredential(token: string): MiddlewareHandler {
   return async (c, next) => {
+    if (isTunneled((c.env as { incoming?: IncomingMessage } | undefined)?.incoming)) return next();
     if (carriesCredential(token, c.req.header('authorization'), c.req.header('cookie'))) return next();
     c.header('www-authenticate', 'Bearer realm="runbook-sandbox"');
     return c.json({ error: `Unexpected request without the sandbox credential, expected an Authorization: Bearer header or the ${CREDENTIAL_COOKIE} cookie (the credential-file fact)` }, 401);

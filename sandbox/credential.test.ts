@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { controlRequest } from './client.ts';
+import { readCredential } from './credential.ts';
 import { startTestSandbox, type TestSandbox } from './platform/testing.ts';
 
 /** Asks each URL without credentials (as a hostile neighbour would: TLS not verified) and prints `STATUS URL` lines. */
@@ -57,9 +61,46 @@ describe('the sandbox credential', () => {
       `GET ${daemon}/containers/curateme-backend-b2b`,
       `POST ${daemon}/faults/take`,
       `GET ${daemon}/clock`,
+      `GET ${t.platform.backendUrl('backend-b2b')}/admin/approvals`,
+      `POST ${t.platform.backendUrl('backend-b2b')}/admin/send-test-mail`,
     ];
   });
   after(async () => t?.stop());
+
+  /** CONNECT through the browser proxy to `target`, with `password` as the proxy password when given. */
+  const tunnel = (target: string, password?: string) => new Promise<{ status: number; socket: Socket }>((resolve, reject) => {
+    const proxy = new URL(t.facts['browser-proxy']!);
+    const headers = password === undefined ? {} : { 'proxy-authorization': `Basic ${Buffer.from(`sandbox:${password}`).toString('base64')}` };
+    httpRequest({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: target, headers })
+      .on('connect', (response, socket) => resolve({ status: response.statusCode!, socket }))
+      .on('error', reject)
+      .end();
+  });
+
+  test('the browser proxy opens a tunnel only with the credential as its password, and only to the portal', async () => {
+    const portal = new URL(t.facts.portal!).host;
+    for (const [target, password, status] of [
+      [portal, undefined, 407],
+      [portal, 'not-the-credential', 407],
+      [new URL(t.facts.authority!).host, readCredential(t.facts['credential-file']!), 403],
+      [new URL(t.facts['docker-control']!).host, readCredential(t.facts['credential-file']!), 403],
+    ] as const) {
+      const { status: got, socket } = await tunnel(target, password);
+      socket.destroy();
+      assert.equal(got, status, `${target} ${password === undefined ? 'no password' : 'a password'}`);
+    }
+  });
+
+  test('through an authenticated tunnel the portal answers requests that carry no credential at all', async () => {
+    const { status, socket } = await tunnel(new URL(t.facts.portal!).host, readCredential(t.facts['credential-file']!));
+    assert.equal(status, 200);
+    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(t.facts['ca-file']!, 'utf8') });
+    await new Promise<void>((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject));
+    tls.write('GET /_sandbox/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    let reply = '';
+    for await (const chunk of tls) reply += String(chunk);
+    assert.match(reply, /^HTTP\/1\.1 200 /);
+  });
 
   test('is a mode 600 file in a mode 700 folder, published as the credential-file fact', () => {
     const file = t.facts['credential-file']!;

@@ -1,12 +1,22 @@
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 
 export interface Listener {
   /** https://localhost:PORT */
   url: string;
   port: number;
+  /** Serves a connection that arrived another way (the browser proxy's authenticated tunnel) as a tunneled one. */
+  accept(socket: Socket, head: Buffer): void;
   close(): Promise<void>;
+}
+
+const tunneled = new WeakSet<IncomingMessage>();
+
+/** True for a request that came through `Listener.accept`: a tunnel whose opener proved the credential to the proxy. */
+export function isTunneled(incoming: IncomingMessage | undefined): boolean {
+  return incoming !== undefined && tunneled.has(incoming);
 }
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -36,10 +46,23 @@ export async function listenHttps(handler: FetchHandler, tls: { certPem: string;
   });
   // Unref'd: a sandbox never keeps its process alive on its own (the daemon holds the process open explicitly).
   for (const server of servers) server.unref();
+  // Tunnels get a server of their own that listens nowhere: only `accept` reaches it, so only its requests are marked.
+  const tunnels = new Set<Socket>();
+  const tunnelServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (request, response) => {
+    tunneled.add(request);
+    void listener(request, response);
+  });
   return {
     url: `https://localhost:${port}`,
     port,
+    accept(socket, head) {
+      tunnels.add(socket);
+      socket.once('close', () => tunnels.delete(socket));
+      if (head.length > 0) socket.unshift(head);
+      tunnelServer.emit('connection', socket);
+    },
     async close() {
+      for (const socket of tunnels) socket.destroy();
       await Promise.all(
         servers.map(
           (server) =>

@@ -9,13 +9,15 @@ import { formatted, parse, writeRepo } from '../testing.ts';
 import { checkDrift } from './index.ts';
 
 const repo = writeRepo({
-  'compose.yaml': 'services:\n  web:\n    image: x\n  worker:\n    container_name: shop-worker\n',
+  'compose.yaml': 'services:\n  web:\n    image: ghcr.io/acme/shop:1.2\n  worker:\n    container_name: shop-worker\n',
   'install.sh': '#!/bin/bash\ncase "$1" in\n  --skip-user-creation) SKIP=1 ;;\nesac\n',
   'scripts/daily-backup.sh': '#!/bin/bash\n[[ $1 == --format ]] && echo\n',
   'src/config.py': 'import os\nTOKEN = os.environ["SHOP_API_TOKEN"]\n',
   'src/cli.ts': "export function retryCall() {}\nexport { tempdir as tmpdir }\nconst defaults = resolve('APP_', process.env)\n",
   'docs/guide.md': '# Guide\n',
   'docs/setup.md': '# Setup\n',
+  'docs/install.md': '# Install\n\n```bash\ndocker run -d \\\n  --name shop-dms x\n```\n',
+  'examples/site/certs/a.pem': '',
   'test/fixtures/release.yml': 'x: 1\n',
   'Makefile': 'build:\n\techo\nstart: build\n\techo\n',
   '.gitignore': 'generated/\n*.local.yml\n',
@@ -126,5 +128,47 @@ describe('functions and make targets', () => {
   it('checks the targets of make', async () => {
     assert.deepEqual(await check('```bash\nmake build start\n```\n'), []);
     assert.deepEqual(await check('Run `make strat`.\n'), ['Unexpected make target `strat` that `Makefile` does not define, expected `start` [drift-make]']);
+  });
+});
+
+describe('claims a docs site, a settings table or a container makes', () => {
+  it('reads an admonition\'s or a tab\'s indented body as Markdown, not as one indented code block', async () => {
+    const body = '!!! tip "Backups"\n\n    ```bash\n    ./scripts/daily-backups.sh\n    ```\n\n=== "Compose"\n\n    Run `make strat`.\n';
+    assert.deepEqual(rules(await check(body)), ['drift-path', 'drift-make']);
+    assert.deepEqual(await check('    make strat\n'), []); // a plain indented block is not read as commands
+  });
+
+  it('takes an UPPER_CASE heading for a variable in a section about variables only', async () => {
+    assert.deepEqual(rules(await check('## Environment Variables\n\n### General\n\n##### SHOP_API_TOKN\n')), ['drift-env']);
+    assert.deepEqual(rules(await check('---\ntitle: Environment Variables\n---\n\n##### `SHOP_API_TOKN`\n')), ['drift-env']);
+    assert.deepEqual(await check('## Apps\n\n### SHOP_API_TOKN\n'), []);
+  });
+
+  it('takes a name alone in a settings table\'s cell, by the column\'s header', async () => {
+    assert.deepEqual(rules(await check('| Variable | Default |\n| --- | --- |\n| `SHOP_API_TOKEN` | `1` |\n| `SHOP_API_TOKN` | `2` |\n')), ['drift-env']);
+    assert.deepEqual(await check('| Example | Meaning |\n| --- | --- |\n| `SHOP_API_TOKN` | `2` |\n'), []);
+  });
+
+  it('takes `-e X=1` for the repo\'s image, a lone `--env X=1`, and a compose `environment:` key of the repo\'s service', async () => {
+    assert.deepEqual(rules(await check('Add `--env SHOP_API_TOKN=1` to the command.\n')), ['drift-env']);
+    assert.deepEqual(rules(await check('```bash\ndocker run -d --restart always -e SHOP_API_TOKN=1 ghcr.io/acme/shop:latest\n```\n')), ['drift-env']);
+    assert.deepEqual(await check('```bash\ndocker run -d -e MYSQL_ROOT_PASSWORD=x --env=MYSQL_USER=y mysql:8\n```\n'), []);
+    const compose = '```yaml\nservices:\n  web:\n    environment:\n      - SHOP_API_TOKN=1\n  solr:\n    environment:\n      SOLR_LIB_ENABLED: true\n  watch:\n    image: acme/watchtower\n    environment:\n      - WATCHTOWER_CLEANUP=true\n```\n\nWith `WATCHTOWER_CLEANUP` set as above.\n';
+    assert.deepEqual(await check(compose), ['Unexpected env var `SHOP_API_TOKN` that no platform code names, expected `SHOP_API_TOKEN` [drift-env]']);
+  });
+
+  it('does not take a line of assignments (no program after them) or a name in a link\'s text for a claim', async () => {
+    assert.deepEqual(await check('```\nX-Spam-Status: No\n  NO_DNS_FOR_FROM=0.379, NO_RELAYS=-0.001]\n```\n'), []);
+    assert.deepEqual(await check('See [the `WATCHTOWER_CLEANUP=true` environment variable](https://example.org/x).\n'), []);
+  });
+
+  it('does not take prose alternatives for services, nor a container the docs make with `docker run --name`', async () => {
+    assert.deepEqual(await check('Use `docker compose up / down`, not `docker compose start / stop`.\n\n```bash\ndocker exec -it shop-dms bash\n```\n'), []);
+  });
+
+  it('takes a path that starts with a name in the document\'s own folder', async () => {
+    assert.deepEqual(await check('Run `step inspect certs/a.pem`.\n', 'examples/site/README.md'), []);
+    assert.deepEqual(rules(await check('Run `step inspect certs/b.pem`.\n', 'examples/site/README.md')), ['drift-path']);
+    assert.deepEqual(await check('Run `step inspect certs/b.pem`.\n'), []); // from docs/: `certs/` is nothing of the repo's
   });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { LineIndex } from '../markdown.ts';
 import { SCRIPT_LANGS, SHELL_LANGS } from '../markdown.ts';
 import { parseShell, type ShellWord } from '../source/shell.ts';
@@ -25,6 +25,10 @@ const VALUED = new Set([
   '--time', '--wait-timeout', '--pull', '--exit-code-from', '--name', '--entrypoint', '-l', '--label', '-v', '--volume',
   '--publish', '--attach', '--no-attach', '--format', '--filter', '--signal', '-s', '--detach-keys', '--type', '-H', '--host',
   '--context', '-c', '--config', '--log-level', '--network', '--mount', '--cap-add', '--privileged-mode',
+  // `docker run`'s, so that its image is found after them.
+  '--restart', '--hostname', '--add-host', '--memory', '-m', '--shm-size', '--cpus', '--ulimit', '--device', '--dns', '--log-driver',
+  '--log-opt', '--stop-timeout', '--tmpfs', '--ip', '--expose', '--platform', '--runtime', '--security-opt', '--sysctl', '--cap-drop',
+  '--gpus', '--pid', '--ipc', '--volumes-from', '--link', '--group-add', '--stop-signal', '--health-cmd', '--userns', '--cgroupns',
 ]);
 const COMPOSE_SERVICE_VERBS = new Set(['up', 'start', 'stop', 'restart', 'logs', 'build', 'pull', 'push', 'rm', 'kill', 'create', 'ps', 'pause', 'unpause', 'top', 'events', 'images', 'watch']);
 const COMPOSE_COMMAND_VERBS = new Set(['exec', 'run']);
@@ -112,20 +116,37 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
   }
 
   // A compose file the document shows is the reader's deployment: its services and containers are not the repo's.
+  // Its `environment:` keys are settings of the service's image: claims (with the image, for the rule to tell the
+  // repo's own image from a third party's: `mysql`'s `MYSQL_USER` is not the repo's business).
+  const composeEnv: Draft[] = [];
   for (const region of regions) {
     if (region.kind !== 'code' || !/^(?:ya?ml|compose)$/.test(region.lang ?? '')) continue;
-    let document: unknown;
+    let document: ReturnType<typeof parseDocument>;
     try {
-      document = parseYaml(region.text, { logLevel: 'silent' });
+      document = parseDocument(region.text, { logLevel: 'silent' });
     } catch {
       continue;
     }
-    const services = document && typeof document === 'object' ? (document as { services?: unknown }).services : undefined;
-    if (!services || typeof services !== 'object') continue;
-    for (const [service, definition] of Object.entries(services as Record<string, unknown>)) {
+    const services = isMap(document.contents) ? document.contents.get('services', true) : undefined;
+    if (!isMap(services)) continue;
+    for (const pair of services.items) {
+      const service = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (!service || !isMap(pair.value)) continue;
       localContainers.add(service);
-      const container = definition && typeof definition === 'object' ? (definition as Record<string, unknown>)['container_name'] : undefined;
+      const container = pair.value.get('container_name');
       if (typeof container === 'string') localContainers.add(container);
+      const image = pair.value.get('image');
+      const environment = pair.value.get('environment', true);
+      const keys = isSeq(environment) ? environment.items : isMap(environment) ? environment.items.map((item) => item.key) : [];
+      for (const key of keys) {
+        if (!isScalar(key) || !key.range) continue;
+        const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(String(key.value))?.[0];
+        if (!name || !ENV_KEY.test(name)) continue;
+        const at = region.offset + key.range[0] + (key.type === 'QUOTE_DOUBLE' || key.type === 'QUOTE_SINGLE' ? 1 : 0);
+        // Without `image:` the snippet overrides (or builds) a service: the service's name says whose it is.
+        const owner = typeof image === 'string' ? { image } : { service };
+        composeEnv.push({ kind: 'env', name, prefix: false, text: name, region: 'code', context: 'env-assign', ...owner, start: at, end: at + name.length });
+      }
     }
   }
 
@@ -133,6 +154,7 @@ export function commandClaims(regions: readonly Region[], lines: LineIndex): Com
     const { start, end, ...rest } = mention;
     mentions.push({ ...rest, span: lines.span(start, end) } as Mention);
   };
+  for (const draft of composeEnv) add(draft);
   const wordSpan = (word: ShellWord, text = word.value) => {
     const at = lines.source.indexOf(text, word.start);
     const start = at === -1 || at > word.start + word.raw.length ? word.start : at;
@@ -189,12 +211,15 @@ interface CommandScope {
 
 function claimsOfCommand(words: readonly ShellWord[], scope: CommandScope): void {
   let k = 0;
+  // `X=1 cmd` sets X for a program; `X=1 Y=2` alone (or a line of `A=0.3, B=1` output) only sets shell variables.
+  const assigns = /^[A-Za-z_][A-Za-z0-9_]*=/;
+  const runsProgram = words.some((word) => !assigns.test(word.value));
   // Wrappers and env settings before the program: `sudo`, `env`, `X=1 cmd`.
   while (k < words.length) {
     const value = words[k]!.value;
     const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(value);
     if (assignment) {
-      if (k + 1 < words.length && ENV_KEY.test(assignment[1]!)) {
+      if (runsProgram && ENV_KEY.test(assignment[1]!)) {
         const span = scope.wordSpan(words[k]!, assignment[1]!);
         scope.add({ kind: 'env', name: assignment[1]!, prefix: false, text: assignment[1]!, region: scope.kind, context: 'env-assign', ...span });
       }
@@ -208,6 +233,8 @@ function claimsOfCommand(words: readonly ShellWord[], scope: CommandScope): void
     break;
   }
   const programWord = words[k];
+  // `--env X=1` on its own: the option a document tells the reader to add to the repo's container (`docker run`).
+  if (programWord && /^(?:-e|--env)(?:=|$)/.test(programWord.value)) return containerEnv(words.slice(k), scope);
   if (!programWord || placeholder(programWord.value)) return;
   const program = programWord.value;
   const name = program.split('/').pop() ?? program;
@@ -249,6 +276,19 @@ function claimsOfCommand(words: readonly ShellWord[], scope: CommandScope): void
   }
 }
 
+/** `-e X=1`, `--env X=1`, `--env=X=1`, `-eX=1` among `words`: settings of a container (of `image` when known). */
+function containerEnv(words: readonly ShellWord[], scope: CommandScope, image?: string): void {
+  for (let k = 0; k < words.length; k++) {
+    const value = words[k]!.value;
+    const option = /^(?:-e|--env)(?:=?(.*))?$/.exec(value);
+    if (!option) continue;
+    const word = option[1] ? words[k]! : words[k + 1];
+    const name = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(option[1] ? option[1] : (word?.value ?? ''))?.[1];
+    if (!word || !name || !ENV_KEY.test(name)) continue;
+    scope.add({ kind: 'env', name, prefix: false, text: name, region: scope.kind, context: 'env-assign', ...(image ? { image } : {}), ...scope.wordSpan(word, name) });
+  }
+}
+
 /** Skips options (and the value of those that take one); returns the index of the next operand. */
 function nextOperand(words: readonly ShellWord[], from: number): number {
   let k = from;
@@ -267,6 +307,8 @@ function nameClaim(word: ShellWord, role: 'service' | 'container', context: Clai
 }
 
 function composeClaims(words: readonly ShellWord[], scope: CommandScope): void {
+  // `docker compose up / down`: prose listing alternatives of verbs, not a command naming services.
+  if (words.some((word) => word.value === '/')) return;
   const at = nextOperand(words, 0);
   const verb = words[at]?.value;
   if (!verb) return;
@@ -288,6 +330,9 @@ function dockerClaims(words: readonly ShellWord[], scope: CommandScope): void {
     const named = words.findIndex((word) => word.value === '--name' || word.value.startsWith('--name='));
     const value = named === -1 ? undefined : words[named]!.value.includes('=') ? words[named]!.value.split('=')[1] : words[named + 1]?.value;
     if (value) scope.localContainers.add(value);
+    // The image is the first operand; the `-e X=1` options before it are its settings (nothing when it is not found).
+    const image = words[nextOperand(words, 1)]?.value;
+    if (image && !placeholder(image)) containerEnv(words.slice(1, nextOperand(words, 1)), scope, image);
     return;
   }
   if (verb === 'cp') {

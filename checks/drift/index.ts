@@ -5,6 +5,7 @@ import type { Binding } from './bindings.ts';
 import { commandClaims, normalisePath } from './claims.ts';
 import picomatch from 'picomatch';
 import type { IgnoreEntry } from './documents.ts';
+import { docsSiteTree } from './docs-site.ts';
 import { collectExemptions, covers, normaliseMention } from './exemptions.ts';
 import { extractMentions } from './mentions.ts';
 import { regionsOf } from './regions.ts';
@@ -37,7 +38,8 @@ function claimName(mention: Mention): string {
  */
 function allMentions(parsed: ParsedRunbook): Mention[] {
   const lines = new LineIndex(parsed.runbook.source);
-  const regions = regionsOf(parsed.tree, lines);
+  // A docs site's admonitions and tabs are Markdown, not indented code (docs-site.ts).
+  const regions = regionsOf(docsSiteTree(parsed), lines);
   const shaped = extractMentions(regions, lines);
   const { mentions: contextual, localVariables, localPaths } = commandClaims(regions, lines);
   const made = (text: string) => {
@@ -63,7 +65,9 @@ function allMentions(parsed: ParsedRunbook): Mention[] {
     const claim = claimed.get(claimName(mention));
     if (!claim) return mention;
     if (mention.kind === 'kebab' && claim.kind === 'compose') return { ...claim, text: mention.text, span: mention.span, region: mention.region, context: 'document' };
-    return { ...mention, context: 'document' };
+    // A container's setting keeps whose container it is (`WATCHTOWER_CLEANUP` in prose is watchtower's, as in its compose).
+    const owner = claim.kind === 'env' ? { ...(claim.image !== undefined ? { image: claim.image } : {}), ...(claim.service !== undefined ? { service: claim.service } : {}) } : {};
+    return { ...mention, ...owner, context: 'document' } as Mention;
   });
   return result.sort((a, b) => (a.span.start.offset ?? 0) - (b.span.start.offset ?? 0));
 }

@@ -40,6 +40,34 @@ const WHOLE_CALL = /^([A-Za-z_][\w]*[A-Za-z0-9])\([^()]*\)$/;
 /** Words that say the name on the line is an environment variable. */
 const ENV_WORDS = /\benvironment variables?\b|\benv(?:ironment)?[ -]vars?\b/i;
 
+/** A table column of settings: its header names what the cells are (`| Variable | Default |`, `| Value | ... |`). */
+const SETTINGS_COLUMN = /^(?:env(?:ironment)?(?: variables?)?|(?:env(?:ironment)? )?variables?|names?|keys?|settings?|options?|parameters?|values?)$/i;
+
+/**
+ * The header of the table column that holds `offset`, when its line is a row of a Markdown table (`| a | b |` under a
+ * header and a `| --- |` delimiter row). The parser leaves tables out (no GFM), so this reads the lines themselves.
+ */
+function tableHeader(lines: LineIndex, offset: number): string | undefined {
+  const { line, column } = lines.point(offset);
+  const row = lines.text(line);
+  if (!/^\s*\|/.test(row)) return undefined;
+  const cell = row.slice(0, column - 1).split('|').length - 1;
+  let first = line;
+  while (first > 1 && /^\s*\|/.test(lines.text(first - 1))) first--;
+  if (first === line || !/^\s*\|?\s*:?-{3,}/.test(lines.text(first + 1))) return undefined;
+  return lines.text(first).split('|')[cell]?.replace(/[`*_]/g, '').trim();
+}
+
+/** Whether `offset` is inside a link's text (`[... X ...](url)`, `[... X ...][ref]`): a name linked to its own docs. */
+function inLinkText(lines: LineIndex, offset: number): boolean {
+  const { line } = lines.point(offset);
+  const start = lines.lineStart(line);
+  const before = lines.source.slice(start, offset);
+  const open = before.lastIndexOf('[');
+  if (open === -1 || before.lastIndexOf(']') > open) return false;
+  return /^[^\[\]\n]*\][[(]/.test(lines.source.slice(offset, start + lines.text(line).length));
+}
+
 /** Where the `related-services:` value sits in front matter text (offsets in that text). */
 function relatedServicesRange(text: string): { from: number; to: number } | undefined {
   const key = /^related-services\s*:/m.exec(text);
@@ -177,7 +205,14 @@ export function extractMentions(regions: readonly Region[], lines: LineIndex): M
       // "the `X` environment variable", "env var `X`": the words right beside the name say what it is (a heading
       // that is the name alone does not: `### USER_SQL` is about an app).
       const near = region.kind === 'code' ? '' : lines.source.slice(Math.max(0, base + match.index - 24), base + match.index + text.length + 24);
-      const context = ENV_WORDS.test(near) && !/\[[^\]]*\]\(#/.test(near) ? ('prose-env' as const) : undefined;
+      const context =
+        ENV_WORDS.test(near) && !/\[[^\]]*\]\(#/.test(near) && !inLinkText(lines, base + match.index)
+          ? ('prose-env' as const)
+          : region.heading && region.variables && (inlineBody ?? region.text).trim() === text
+            ? ('heading' as const)
+            : region.kind === 'inline' && inlineBody?.trim() === text && SETTINGS_COLUMN.test(tableHeader(lines, base + match.index) ?? '')
+              ? ('table' as const)
+              : undefined;
       mentions.push({ kind: 'env', name, prefix, text, span: span(match.index, match.index + text.length), ...common, ...(context ? { context } : {}) });
     }
     for (const match of region.text.matchAll(FLAG)) {

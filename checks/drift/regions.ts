@@ -1,4 +1,5 @@
-import type { Code, Definition, InlineCode, Link, Root, Text, Yaml } from 'mdast';
+import type { Code, Definition, Heading, InlineCode, Link, Root, Text, Yaml } from 'mdast';
+import { toString } from 'mdast-util-to-string';
 import { visit } from 'unist-util-visit';
 import { codeRegion, SCRIPT_LANGS, type LineIndex } from '../markdown.ts';
 import { closingParen, scanScript, zxCommands } from '../source/script-scan.ts';
@@ -16,6 +17,11 @@ export interface Region {
   lang?: string;
   /** The region is the whole text of a heading (`## cd()`, `##### LOG_LEVEL`): a heading that names a thing documents it. */
   heading?: boolean;
+  /**
+   * The heading sits in a section about variables: the document's title or a heading above it says so
+   * ("Environment Variables", "Variables to Control Provisioning"). Such a section's headings name variables.
+   */
+  variables?: boolean;
   /** The front matter, where `related-services` lists services by name. */
   frontMatter?: boolean;
   /** An indented code block (no fence). */
@@ -66,16 +72,29 @@ function blankUrls(text: string): string {
   return text.replace(URL, (url) => ' '.repeat(url.length));
 }
 
+/** What a title or heading says to make the headings under it variables' names. */
+const VARIABLES_SECTION = /\bvariables?\b|\benv(?:ironment)?\b/i;
+
 export function regionsOf(tree: Root, lines: LineIndex): Region[] {
   const source = lines.source;
   const regions: Region[] = [];
+  const title = tree.children.find((node): node is Yaml => node.type === 'yaml')?.value.match(/^title\s*:\s*(.+)$/m)?.[1] ?? '';
+  // The headings above the one being read (their depth and whether they, or the title, are about variables).
+  const sections: { depth: number; variables: boolean }[] = [];
+  let inVariables = false;
   const slice = (node: { position?: { start: { offset?: number }; end: { offset?: number } } }) => {
     const start = node.position?.start.offset;
     const end = node.position?.end.offset;
     return start === undefined || end === undefined ? undefined : { start, text: source.slice(start, end) };
   };
   visit(tree, (node, _index, parent) => {
-    const heading = parent?.type === 'heading' && parent.children.length === 1 ? { heading: true } : {};
+    if (node.type === 'heading') {
+      const { depth } = node as Heading;
+      while (sections.length > 0 && sections[sections.length - 1]!.depth >= depth) sections.pop();
+      inVariables = VARIABLES_SECTION.test(title) || sections.some((section) => section.variables);
+      sections.push({ depth, variables: VARIABLES_SECTION.test(toString(node)) });
+    }
+    const heading = parent?.type === 'heading' && parent.children.length === 1 ? { heading: true, ...(inVariables ? { variables: true } : {}) } : {};
     if (node.type === 'yaml') {
       const part = slice(node as Yaml);
       if (part) regions.push({ kind: 'prose', text: blankUrls(frontMatterText(part.text)), offset: part.start, frontMatter: true });

@@ -3,6 +3,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
+import { LineIndex } from '../markdown.ts';
 
 /** A file the repo runs as a script (its flags and steps are claims a document can make). */
 export const SCRIPT_FILE = /\.(?:py|sh|bash|js|mjs|cjs|ts|rb|pl)$/;
@@ -50,7 +51,13 @@ export interface RepoIndex {
   scripts: Map<string, string[]>;
   /** Commands the repo installs (package.json `bin`): name to the files that may implement them (built, source). */
   programs: Map<string, string[]>;
-  compose: { services: Map<string, Location>; containers: Map<string, Location>; projects: Set<string> };
+  /** Compose services and containers; `images`: the names (no registry, no tag) of the images its services run. */
+  compose: { services: Map<string, Location>; containers: Map<string, Location>; projects: Set<string>; images: Set<string> };
+  /**
+   * Containers the repo's docs make themselves (`docker run --name dms ...`): the reader's, named as the reader likes.
+   * One document's own such names are already not claims in it; these are the names across the docs.
+   */
+  docContainers: Set<string>;
   /** Quoted kebab- or word-shaped strings in code and config: containers made outside compose (`"nextcloud-aio-x"`). */
   quoted: Map<string, Location>;
   /** Makefile (repo path) to its targets. */
@@ -71,6 +78,8 @@ const CONCURRENCY = 64;
 
 const ENV_NAME = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
 const ENV_PREFIX = /["'`]([A-Z][A-Z0-9]*_)["'`]/g;
+/** `docker run ... --name x` (or `podman create --name=x`), the options possibly on continuation lines. */
+const DOC_CONTAINER = /\b(?:docker|podman)[ \t]+(?:container[ \t]+)?(?:run|create)\b[^\n]*(?:\\\n[^\n]*)*?[ \t]--name[ \t=]+([A-Za-z0-9][\w.-]*)/g;
 const QUOTED_NAME = /["']([a-z0-9][a-z0-9_.-]{1,62})["']/g;
 const FLAG = /(?<![\w-])--[A-Za-z][\w-]*/g;
 const PY_DEFINITION = /^([ \t]*)(class|def|async[ \t]+def)[ \t]+([A-Za-z_]\w*)/gm;
@@ -102,8 +111,9 @@ export function emptyRepoIndex(root: string): RepoIndex {
     scripts: new Map(),
     openFlags: new Set(),
     programs: new Map(),
-    compose: { services: new Map(), containers: new Map(), projects: new Set() },
+    compose: { services: new Map(), containers: new Map(), projects: new Set(), images: new Set() },
     quoted: new Map(),
+    docContainers: new Set(),
     makeTargets: new Map(),
     ignored: () => false,
     sources: [],
@@ -111,23 +121,12 @@ export function emptyRepoIndex(root: string): RepoIndex {
   };
 }
 
-/** 1-based line of an offset, from the offsets where lines start (built once per file, only when a name is new). */
+/** 1-based line of an offset: the file's LineIndex, built only when a name is new (most files add none). */
 class Lines {
-  private starts?: number[];
+  private index?: LineIndex;
   constructor(private readonly text: string) {}
   at(offset: number): number {
-    if (!this.starts) {
-      this.starts = [0];
-      for (let i = 0; i < this.text.length; i++) if (this.text.charCodeAt(i) === 10) this.starts.push(i + 1);
-    }
-    let low = 0;
-    let high = this.starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (this.starts[mid]! <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return low + 1;
+    return (this.index ??= new LineIndex(this.text)).point(offset).line;
   }
 }
 
@@ -270,7 +269,14 @@ function indexCompose(relative: string, text: string, lines: Lines, index: RepoI
     remember(index.compose.services, service, relative, lines, at);
     const container = definition && typeof definition === 'object' ? (definition as Record<string, unknown>)['container_name'] : undefined;
     if (typeof container === 'string') remember(index.compose.containers, container, relative, lines, Math.max(0, text.indexOf(container)));
+    const image = definition && typeof definition === 'object' ? (definition as Record<string, unknown>)['image'] : undefined;
+    if (typeof image === 'string') index.compose.images.add(imageName(image));
   }
+}
+
+/** `ghcr.io/nextcloud-releases/all-in-one:latest` -> `all-in-one`: an image's own name, wherever it is published. */
+export function imageName(image: string): string {
+  return image.replace(/@.*$/, '').replace(/:[^/]*$/, '').split('/').pop() ?? image;
 }
 
 function indexMakefile(relative: string, text: string, lines: Lines, index: RepoIndex): void {
@@ -359,6 +365,7 @@ function indexFile(relative: string, text: string, index: RepoIndex, ignores: Re
   if (COMPOSE_FILE.test(basename)) indexCompose(relative, text, lines, index);
   if (MAKEFILE.test(basename)) indexMakefile(relative, text, lines, index);
   if (basename === 'package.json') indexPackageJson(relative, text, index);
+  if (DOCS.test(basename)) for (const match of text.matchAll(DOC_CONTAINER)) index.docContainers.add(match[1]!);
   const isDoc = DOCS.test(basename) || basename.startsWith('.env');
   if (isDoc) return;
   index.sources.push(text);

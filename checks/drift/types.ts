@@ -41,7 +41,10 @@ export type RegionKind = 'prose' | 'inline' | 'code' | 'link' | 'heading';
  *   `env-file`: `^X=` (a key of an env file); `prose-env`: "the `X` environment variable";
  * - `link`: a Markdown link target (resolved from the document's folder); `repo-path`: a path that starts with one
  *   of the repo's own top-level names;
- * - `call`: `name()` or `Class.method()` written as a call; `heading`: a heading that is exactly the name;
+ * - `call`: `name()` or `Class.method()` written as a call; `heading`: a heading that is exactly the name (an
+ *   UPPER_CASE one only in a section about variables: the title or a heading above it says "variables"/"environment");
+ * - `table`: a name alone in a cell of a settings table, whose column header says what it is (`Variable`, `Name`,
+ *   `Key`, `Setting`, `Option`, `Parameter`, `Value`, `Env`);
  * - `front-matter`: `related-services`; `quoted`: an error text or step name quoted from the code;
  * - `document`: the same name is a claim elsewhere in the document.
  */
@@ -57,6 +60,7 @@ export type ClaimContext =
   | 'repo-path'
   | 'call'
   | 'heading'
+  | 'table'
   | 'front-matter'
   | 'quoted'
   | 'document';
@@ -74,7 +78,15 @@ export type Mention =
   | (MentionBase & { kind: 'path'; claim: 'relative' | 'absolute' | 'bare'; cwd?: string })
   | (MentionBase & { kind: 'method'; className: string; member: string })
   | (MentionBase & { kind: 'function'; name: string })
-  | (MentionBase & { kind: 'env'; name: string; prefix: boolean })
+  | (MentionBase & {
+      kind: 'env';
+      name: string;
+      prefix: boolean;
+      /** A container's setting (`docker run -e X=1 IMAGE`, a compose `environment:`): the image it is given to. */
+      image?: string;
+      /** A compose `environment:` key of a service without `image:` (a snippet overriding a service): the service. */
+      service?: string;
+    })
   | (MentionBase & { kind: 'flag'; flag: string; script: string })
   | (MentionBase & { kind: 'kebab' })
   | (MentionBase & { kind: 'compose'; name: string; role: 'service' | 'container' })

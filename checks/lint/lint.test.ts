@@ -55,6 +55,22 @@ describe('no-secret-output', () => {
     ]);
   });
 
+  it('follows a secret through functions: the document\'s own by what they return, others\' as carrying it', () => {
+    const body = [
+      '```ts setup', 'const basicAuth = (user: string, password: string) => `${user}:${password}`', 'function fingerprint(value: string) {',
+      "  return createHash('sha256').update(value).digest('hex').slice(0, 12)", '}', '```', '',
+      '## A', '', '```ts step', "const key = await secrets.read('key.txt', 'KEY')", "console.log(basicAuth('me', key))",
+      'console.log(fingerprint(key), Buffer.byteLength(key))', 'console.log(encodeBase64(key))', "const client = new Client({ auth: { key } })",
+      'console.log(client)', 'const response = await fetch(url, { body: key })', 'console.log(response.status)', '```', '',
+      '```ts verify', 'expect(1).toBe(1)', '```', '',
+    ].join('\n');
+    assert.deepEqual(only('secret-flow', lint(body)), [
+      'runbook.md:22:13-22:33: Unexpected secret printed by `console.log`, expected its length or a digest, never the value [secret-flow]',
+      'runbook.md:24:13-24:30: Unexpected secret printed by `console.log`, expected its length or a digest, never the value [secret-flow]',
+      'runbook.md:26:13-26:19: Unexpected secret printed by `console.log`, expected its length or a digest, never the value [secret-flow]',
+    ]);
+  });
+
   it('flags cat of a secret file, but not its byte count', () => {
     const body = '```bash\ncat ~/Documents/fm-dogfood/m365_graph_secret.txt\nwc -c < ~/Documents/fm-dogfood/m365_graph_secret.txt\n```\n';
     assert.deepEqual(lint(body), [

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { UsageError } from '../../common/errors.ts';
 import { EXIT } from '../../common/exit.ts';
 import { processIO, type CommandIO } from '../../common/io.ts';
@@ -170,7 +172,10 @@ export function planCommand(options: PlanOptions, io: CommandIO = processIO): Pr
     const { file } = options;
     const { loadRunbook } = await import('../../runner/load.ts');
     const { planRun, touches } = await import('../../runner/plan/index.ts');
-    const runbook = await loadRunbook(file);
+    // The cache `run` keeps in this folder, when there is one: an unchanged document's model is read back, not parsed
+    // again. A folder no run has used gets no `.runbook/` from a command that changes nothing.
+    const cacheDir = path.resolve('.runbook', 'cache');
+    const runbook = await loadRunbook(file, existsSync(path.dirname(cacheDir)) ? cacheDir : undefined);
     const { chooseTarget } = await import('../../runner/target.ts');
     // Validated exactly as `run` does: an unknown target is a usage error (exit 2), not an empty plan.
     const target = chooseTarget(runbook, options.target);

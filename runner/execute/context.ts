@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Console } from 'node:console';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { writePrivateFile } from '../../common/private-files.ts';
@@ -208,9 +208,9 @@ export function createBlockContext(
     /** A shell block (`bash step`): the script runs through this block's `$`, so its output, timeout and kill are a
      * step's; `-e` (and `pipefail` in bash) make a failing command fail the block, as a thrown error does. */
     runScript(this: { $: Shell }, lang: string, script: string): Promise<undefined> {
-      const flags = lang === 'bash' ? ['-e', '-o', 'pipefail'] : ['-e'];
       const shell = this.$({ env: { ...deps.env, ...targetEnvironment(deps.target) } });
-      return shell`${lang} ${flags} -c ${script}`.then(() => undefined);
+      if (lang !== 'bash') return shell`${lang} -e -c ${script}`.then(() => undefined);
+      return runBashScript(shell, script);
     },
     get console() {
       return (blockConsole ??= new Console({ stdout: capture.stream('stdout'), stderr: capture.stream('stderr'), colorMode: false }));
@@ -218,27 +218,33 @@ export function createBlockContext(
     get secrets() {
       return (secrets ??= createSecrets(deps));
     },
-    state: deps.state,
-    target: deps.target,
-    expect,
+    ...sharedNames(deps),
     result: extra.result,
     step: { id: step.id, title: step.title, role: block.role, attempt: extra.attempt },
-    fs,
-    path: nodePath,
-    os,
-    sleep,
-    retry,
-    YAML,
-    glob,
-    which,
-    quote,
-    fetch: deps.fetch,
     signal,
-    msal: deps.modules['msal'],
-    graph: deps.modules['graph'],
-    trust: deps.net,
-    refuse,
   };
+}
+
+/**
+ * Runs a bash block so that a failure names its line: an ERR trap (inherited by functions and subshells, `-E`) writes
+ * `$LINENO` of the failing command to a private file, and the error carries it as `scriptLine` (see locate.ts). The
+ * trap goes on the script's first line, before the user's first command, so every line keeps its number. `sh` has no
+ * ERR trap: a failed `sh` block points at its whole block.
+ */
+async function runBashScript(shell: (pieces: TemplateStringsArray, ...args: unknown[]) => PromiseLike<unknown>, script: string): Promise<undefined> {
+  const dir = await mkdtemp(nodePath.join(os.tmpdir(), 'runbook-line-'));
+  const lineFile = nodePath.join(dir, 'line');
+  const trap = `trap 'echo "$LINENO" > ${quote(lineFile)}' ERR; `;
+  try {
+    await shell`bash -e -E -o pipefail -c ${trap + script}`;
+    return undefined;
+  } catch (error) {
+    const line = Number((await readFile(lineFile, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(line) && line > 0 && error instanceof Error) Object.assign(error, { scriptLine: line });
+    throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Setup runs on every run, resume, --from and --only: an effect there would repeat each time, so none is allowed. */
@@ -261,6 +267,13 @@ export function createRunScope(deps: ContextDeps): Record<string, unknown> {
     step: undefined,
     signal: undefined,
     secrets: createSecrets(deps),
+    ...sharedNames(deps),
+  };
+}
+
+/** The names every block and setup block see alike: the run's state and target, and the libraries. */
+function sharedNames(deps: ContextDeps) {
+  return {
     state: deps.state,
     target: deps.target,
     expect,

@@ -12,7 +12,7 @@ import type { StepResult } from './context.ts';
 import { matchExpected } from './expect-text.ts';
 import { describeCrash } from './locate.ts';
 import type { Redactor } from './redact.ts';
-import { BlockRuntime, type BlockEnd, type WorkerSeed } from './runtime.ts';
+import { BlockRuntime, type BlockEnd, type PreloadedThread, type WorkerSeed } from './runtime.ts';
 
 /** How the engine talks to the person at the keyboard; the CLI provides prompts, tests provide scripted answers. */
 export interface Interaction {
@@ -44,6 +44,8 @@ export interface RunOptions {
   compiled: CompiledRunbook;
   plan: PlannedStep[];
   target: ResolvedTarget;
+  /** A block thread started ahead of the run (it loads while the sandbox starts); adopted as the first thread. */
+  preloaded?: PreloadedThread;
   /** Receives every event, already redacted. */
   emit: (event: RunEvent) => void;
   redactor: Redactor;
@@ -158,7 +160,8 @@ export class Engine {
 
   constructor(options: RunOptions) {
     this.#options = options;
-    this.#runtime = new BlockRuntime({
+    this.#runtime = new BlockRuntime(
+      {
       seed: () => this.#seed(),
       onSecret: (name, value) => {
         options.redactor.add(name, value);
@@ -174,7 +177,9 @@ export class Engine {
         } else if (update.json === undefined) delete state[update.key];
         else state[update.key] = JSON.parse(update.json);
       },
-    });
+      },
+      options.preloaded,
+    );
   }
 
   #seed(): WorkerSeed {

@@ -33,6 +33,9 @@ export type SourceMapper = { modulePath: string; toSource(line: number, column: 
 export function locate(error: unknown, block: Block, mapper: SourceMapper | undefined, commandStack = ''): Point | Span {
   // Nowhere more precise to point at: the whole block.
   const fallback = block.span;
+  // A bash block's failing command names its own line (context.ts, runBashScript).
+  const scriptLine = safely(() => (error as { scriptLine?: unknown } | null)?.scriptLine, undefined);
+  if (typeof scriptLine === 'number' && block.codeLine + scriptLine - 1 < block.span.end.line) return { line: block.codeLine + scriptLine - 1, column: 1 };
   if (!mapper) return fallback;
   const own = error instanceof Error ? `${safely(() => String(error.stack ?? ''), '')}\n${safely(() => String(error.message), '')}` : thrownText(error);
   const text = commandStack ? `${commandStack}\n${own}` : own;

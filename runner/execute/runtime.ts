@@ -60,6 +60,50 @@ export interface RuntimeHooks {
   onState(update: { key: string; json: string | undefined } | { all: string }): void;
 }
 
+/** What the thread is created with: the heavy modules to load while it waits for its seed (which may come later). */
+export interface ThreadData {
+  modules: string[];
+  seed?: WorkerSeed;
+}
+
+/** The message that seeds a thread started before its seed was known (see preloadBlockThread). */
+export interface SeedMessage {
+  seed: WorkerSeed;
+}
+
+function newThread(data: ThreadData): Worker {
+  return new Worker(workerUrl(), { workerData: data, stdout: true, stderr: true });
+}
+
+/**
+ * A block thread started before the run knows its seed: it loads zx, expect and the modules the document names (the
+ * largest part of a thread's start) while the runner starts the sandbox and takes its locks. The run's BlockRuntime
+ * adopts it; `dispose` ends it when the run never got that far.
+ */
+export interface PreloadedThread {
+  take(): Worker | undefined;
+  dispose(): Promise<void>;
+}
+
+export function preloadBlockThread(modules: string[]): PreloadedThread {
+  let worker: Worker | undefined = newThread({ modules });
+  // Nothing of a thread no run adopted is worth reporting: it ran nothing of the document.
+  worker.on('error', () => {});
+  return {
+    take() {
+      const taken = worker;
+      worker = undefined;
+      return taken;
+    },
+    async dispose() {
+      const left = worker;
+      worker = undefined;
+      await left?.terminate();
+    },
+  };
+}
+
+
 /**
  * The worker entry: the bundle's own chunk when running bundled. From the TypeScript sources (the tests, a library
  * use), a bundle of the worker built once per source change: a thread that registers tsx and loads the sources takes
@@ -136,7 +180,15 @@ export class BlockRuntime {
   #nextId = 0;
   #ready: Promise<RunMessage | undefined> | undefined;
 
-  constructor(private readonly hooks: RuntimeHooks) {}
+  /** A thread started ahead (preloadBlockThread), used for the first block thread this runtime needs. */
+  #preloaded: PreloadedThread | undefined;
+
+  constructor(
+    private readonly hooks: RuntimeHooks,
+    preloaded?: PreloadedThread,
+  ) {
+    this.#preloaded = preloaded;
+  }
 
   /** Starts the thread if there is none, and resolves once it has loaded and run the setup: with its failure, if any. */
   ready(): Promise<RunMessage | undefined> {
@@ -198,7 +250,11 @@ export class BlockRuntime {
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerUrl(), { workerData: this.hooks.seed(), stdout: true, stderr: true });
+    const preloaded = this.#preloaded?.take();
+    this.#preloaded = undefined;
+    const seed = this.hooks.seed();
+    const worker = preloaded ?? newThread({ modules: seed.modules, seed });
+    if (preloaded) preloaded.postMessage({ seed } satisfies SeedMessage);
     this.#worker = worker;
     let loaded!: (setupFailure?: RunMessage) => void;
     this.#ready = new Promise((resolve) => (loaded = resolve));

@@ -13,11 +13,27 @@ import { describeError } from './failure.ts';
 import { Redactor } from './redact.ts';
 import { REFUSED } from './refuse.ts';
 import { createSpawner } from './spawner.ts';
-import type { RunRequest, WorkerMessage, WorkerSeed } from './runtime.ts';
+import type { RunRequest, SeedMessage, ThreadData, WorkerMessage, WorkerSeed } from './runtime.ts';
 
 const port = parentPort!;
-const seed = workerData as WorkerSeed;
+const data = workerData as ThreadData;
 const post = (message: WorkerMessage) => port.postMessage(message);
+
+// A thread may be started before its run knows the seed (runtime.ts, preloadBlockThread): the seed is then the first
+// message. Requests for blocks wait here until the setup has run; one listener from the start, so none is lost.
+let deliver: ((request: RunRequest) => void) | undefined;
+const inbox: RunRequest[] = [];
+let seeded!: (seed: WorkerSeed) => void;
+const seedMessage = new Promise<WorkerSeed>((resolve) => (seeded = resolve));
+port.on('message', (message: RunRequest | SeedMessage) => {
+  if ('seed' in message) seeded(message.seed);
+  else if (deliver) deliver(message);
+  else inbox.push(message);
+});
+// The heavy modules the document names load while the seed is on its way (an import is loaded once per thread).
+if (data.modules.includes('msal')) void import('@azure/msal-node').catch(() => undefined);
+if (data.modules.includes('graph')) void import('@microsoft/microsoft-graph-client').catch(() => undefined);
+const seed = data.seed ?? (await seedMessage);
 
 // Anything written straight to the thread's stdout/stderr is part of the running block's output: it travels the same
 // ordered channel as secrets, so the runner knows every secret before it sees output that could hold one.
@@ -165,7 +181,6 @@ try {
     : diagnostic(`Unexpected failure of the setup: ${String(error)}`, { file: seed.file, ruleId: 'run-error' });
 }
 
-port.on('message', (request: RunRequest) => {
-  void run(request);
-});
+deliver = (request) => void run(request);
+for (const request of inbox.splice(0)) deliver(request);
 post({ type: 'ready', setupFailure: setupFailure && plain(setupFailure) });

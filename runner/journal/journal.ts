@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { diagnostic, type Diagnostic } from '../../common/diagnostics.ts';
 import { reviveEvent, type RunEvent } from '../report/events.ts';
@@ -28,13 +28,24 @@ export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+const digest = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
-/** One journal line: the event, and the digest of the line before it (of meta.json for the first line). */
+/**
+ * One journal line: the event; the digest of the line before it (of meta.json for the first line); and the writer's
+ * seal. `next` commits to a random key that only the writing runner holds, in its main thread's memory; the writer's
+ * following line reveals that key as its `seal`, and commits to a fresh one. Anyone can check a seal against the line
+ * before; nobody but the writer can make one, not even a block that reads the whole journal: the key it would need
+ * has never been written anywhere. A writer's first line (a run's begin, or a resume's) has no seal.
+ */
 interface JournalLine {
   prev: string;
+  seal?: string;
+  next: string;
   event: RunEvent;
 }
+
+/** The events that may open a writer's segment of the journal: only a runner starting (a run, or a resume) writes one. */
+const OPENS_SEGMENT = new Set<RunEvent['kind']>(['run-begin']);
 
 /**
  * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
@@ -43,9 +54,13 @@ interface JournalLine {
  * whatever is pending with it, then syncs.
  *
  * Tamper-evident: each line carries the sha256 of the line before it (the first, of meta.json), so an edited, removed
- * or inserted line breaks the chain (`verifyJournal`). The runner holds the only handle and chains from its own last
+ * or inserted line breaks the chain (`readJournal`). The runner holds the only handle and chains from its own last
  * line, never from the file: a line appended by anyone else (a block) breaks the chain at the runner's next line, and
- * the runner sees the file grow by bytes it did not write (`foreignBytes`).
+ * the runner sees the file grow by bytes it did not write (`foreignBytes`). A line appended by a block that then kills
+ * the runner (so that no runner line follows it) lacks the seal only the runner can make (see `JournalLine`).
+ *
+ * The file is read-only (0400) but for the moment the runner opens it: the runner writes through the handle it
+ * already holds, and a block's `fs.appendFile` on it fails (for any user but root).
  */
 export class Journal {
   readonly dir: string;
@@ -54,6 +69,8 @@ export class Journal {
   #scheduled = false;
   #closed = false;
   #head: string;
+  /** The key the next line reveals as its seal; undefined before this writer's first line. */
+  #key: Buffer | undefined;
   #size: number;
   /** Bytes that appeared in the file without this writer writing them. */
   foreignBytes = 0;
@@ -68,7 +85,9 @@ export class Journal {
     // A resume continues the chain. A torn last line (killed mid-write) was never a record: it is cut off, or the
     // next line would be glued to it.
     const complete = existing.slice(0, existing.lastIndexOf('\n') + 1);
+    if (existing !== '') chmodSync(journalPath, 0o600);
     this.#fd = openSync(journalPath, 'a', 0o600);
+    fchmodSync(this.#fd, 0o400);
     if (complete !== existing) ftruncateSync(this.#fd, Buffer.byteLength(complete));
     const lines = complete.split('\n').filter(Boolean);
     this.#head = digest(lines.at(-1) ?? readFileSync(metaPath, 'utf8'));
@@ -77,7 +96,9 @@ export class Journal {
 
   append(event: RunEvent): void {
     if (this.#closed) return;
-    const line = JSON.stringify({ prev: this.#head, event } satisfies JournalLine);
+    const seal = this.#key?.toString('hex');
+    this.#key = randomBytes(32);
+    const line = JSON.stringify({ prev: this.#head, ...(seal ? { seal } : {}), next: digest(this.#key), event } satisfies JournalLine);
     this.#head = digest(line);
     this.#pending += `${line}\n`;
     if (DURABLE.has(event.kind)) {
@@ -103,6 +124,7 @@ export class Journal {
     if (this.#closed) return;
     this.#write();
     this.#closed = true;
+    this.#key = undefined;
     fsyncSync(this.#fd);
     closeSync(this.#fd);
   }
@@ -117,6 +139,8 @@ export interface JournalRecord {
   broken?: Diagnostic;
   /** Lines whose link was checked. */
   lines: number;
+  /** The runner processes that wrote those lines: the run's, then one per resume. */
+  writers: number;
 }
 
 /**
@@ -133,6 +157,9 @@ export function readJournal(dir: string): JournalRecord {
 
   const events: RunEvent[] = [];
   let head = digest(metaText);
+  /** The commitment the next sealed line must open. */
+  let commitment: string | undefined;
+  let writers = 0;
   const breakAt = (index: number, reason: string) =>
     diagnostic(reason, { file, place: { line: index + 1, column: 1 }, ruleId: 'journal-chain', note: 'the journal was changed after the runner wrote it; its record cannot be trusted past this line' });
   for (const [index, line] of lines.entries()) {
@@ -140,16 +167,26 @@ export function readJournal(dir: string): JournalRecord {
     try {
       entry = JSON.parse(line) as Partial<JournalLine>;
     } catch {
-      return { meta, events, dir, lines: index, broken: breakAt(index, 'Unexpected line that is not a journal entry, expected JSON with `prev` and `event`') };
+      return { meta, events, dir, lines: index, writers, broken: breakAt(index, 'Unexpected line that is not a journal entry, expected JSON with `prev` and `event`') };
     }
     if (entry.prev !== head || !entry.event) {
       const got = typeof entry.prev === 'string' ? `\`${entry.prev.slice(0, 12)}…\`` : 'no digest';
-      return { meta, events, dir, lines: index, broken: breakAt(index, `Unexpected link ${got}, expected \`${head.slice(0, 12)}…\` (the digest of the line before)`) };
+      return { meta, events, dir, lines: index, writers, broken: breakAt(index, `Unexpected link ${got}, expected \`${head.slice(0, 12)}…\` (the digest of the line before)`) };
     }
+    if (entry.seal === undefined ? !OPENS_SEGMENT.has(entry.event.kind) : typeof entry.seal !== 'string' || commitment === undefined || digest(Buffer.from(entry.seal, 'hex')) !== commitment) {
+      const found = entry.seal === undefined ? 'line without the runner\'s seal' : 'seal that does not open the runner\'s last commitment';
+      return { meta, events, dir, lines: index, writers, broken: breakAt(index, `Unexpected ${found}, expected the key committed to by the line before (a \`${entry.event.kind}\` line written by something other than the runner)`) };
+    }
+    if (entry.seal === undefined && (entry.event as { resumed?: boolean }).resumed !== (index > 0)) {
+      return { meta, events, dir, lines: index, writers, broken: breakAt(index, `Unexpected ${index > 0 ? 'new run' : 'resume'} at this line, expected ${index > 0 ? 'only a resume to begin a writer\'s segment after the first line' : 'the run\'s own begin first'}`) };
+    }
+    if (typeof entry.next !== 'string') return { meta, events, dir, lines: index, writers, broken: breakAt(index, 'Unexpected line without a commitment, expected `next`') };
+    commitment = entry.next;
+    if (entry.seal === undefined) writers += 1;
     events.push(reviveEvent(entry.event));
     head = digest(line);
   }
-  return { meta, events, dir, lines: lines.length };
+  return { meta, events, dir, lines: lines.length, writers };
 }
 
 /** Thrown when a journal's chain is broken: `resume` and `audit` refuse it (exit 1), printing where it breaks. */

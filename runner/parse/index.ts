@@ -14,6 +14,7 @@ import { emptyFrontMatter, parseFrontMatter } from './front-matter.ts';
 import type { InfoWord } from './info-string.ts';
 import { checkDocumentLimits, MAX_TIMER_MS } from './limits.ts';
 import { eachBlock, remarkRunbook, type FenceInfo } from './remark-runbook.ts';
+import { parseInPieces } from './sections.ts';
 
 /** Walks the runbook's fenced blocks with their fence data: the checks read blocks through this, not the plugin. */
 export { eachBlock };
@@ -90,7 +91,7 @@ export function parseRunbook(source: string, file: string): ParseResult {
   const refused = checkDocumentLimits(text, file);
   if (refused.length > 0) return refusedDocument(text, file, refused);
   const vfile = new VFile({ path: file, value: text });
-  const tree = processor.runSync(processor.parse(vfile), vfile) as Root;
+  const tree = processor.runSync(parseInPieces(text, (piece) => processor.parse(piece)), vfile) as Root;
   const messages: Diagnostic[] = [];
 
   const yamlNode = tree.children.find((node): node is Yaml => node.type === 'yaml');

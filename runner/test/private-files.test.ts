@@ -20,7 +20,7 @@ function walk(dir: string): string[] {
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 
 describe('files a run leaves', () => {
-  it('are 600 in 700 folders: .runbook/, the secret file, the reports', async () => {
+  it('are 600 (the journal 400) in 700 folders: .runbook/, the secret file, the reports', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'runbook-private-'));
     // A workspace from before the rule: its .runbook/ was world-readable.
     await mkdir(path.join(dir, '.runbook'), { mode: 0o755 });
@@ -35,7 +35,9 @@ describe('files a run leaves', () => {
     const entries = [runbookDir, ...walk(runbookDir)];
     assert.ok(entries.some((entry) => entry.includes(`${path.sep}runs${path.sep}`)), 'a journal was written');
     assert.ok(entries.some((entry) => entry.includes(`${path.sep}cache${path.sep}`)), 'a cache was written');
-    for (const entry of entries) assert.equal(mode(entry), statSync(entry).isDirectory() ? '700' : '600', entry);
+    // The journal is read-only even to its owner but for the runner's own handle (see runner/journal/journal.ts).
+    const expected = (entry: string) => (statSync(entry).isDirectory() ? '700' : path.basename(entry) === 'journal.jsonl' ? '400' : '600');
+    for (const entry of entries) assert.equal(mode(entry), expected(entry), entry);
     assert.equal(mode(path.join(dir, 'out', 'secret.txt')), '600');
     for (const report of walk(path.join(dir, 'reports'))) assert.equal(mode(report), '600', report);
   });

@@ -164,53 +164,24 @@ describe('run lock', () => {
 });
 
 describe('the journal as evidence', () => {
-  it('sees a forged line a block appends, fails the run, and resume and audit refuse the broken chain', async () => {
-    const file = await writeRunbook(
+  /**
+   * A runbook whose second step forges journal lines (`forger`: the lines of its block, after `journal` names the
+   * run's journal, made writable: it is read-only, and a deliberate forger makes it writable; root needs not) and
+   * whose third step leaves a file behind, so a resume that believed the forgery shows.
+   */
+  const forgingRunbook = (forger: string[]) =>
+    writeRunbook(
       [
         '# One',
         `${fence}ts step`,
         fence,
         '# Two',
         `${fence}ts step`,
-        // A forger who knows the format and even computes the right link: the runner still chains from its own line.
         "const runs = path.join(process.cwd(), '.runbook', 'runs')",
         'const [id] = await fs.readdir(runs)',
         "const journal = path.join(runs, id, 'journal.jsonl')",
-        "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
-        "const prev = (await import('node:crypto')).createHash('sha256').update(last).digest('hex')",
-        "await fs.appendFile(journal, JSON.stringify({ prev, event: { kind: 'step-end', stepId: 'three', status: 'passed', durationMs: 1 } }) + '\\n')",
-        fence,
-        '# Three',
-        `${fence}ts step`,
-        fence,
-      ].join('\n'),
-    );
-    const dir = path.dirname(file);
-    const run = await runCli(['run', file], { cwd: dir });
-    assert.equal(run.code, 1, run.stdout + run.stderr);
-    assert.match(run.stdout, /^error: the journal of run \S+ was appended to by something other than the runner \(\d+ bytes\)/m);
-    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
-    const resumed = await runCli(['resume', runId!], { cwd: dir });
-    assert.equal(resumed.code, 1);
-    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link `[0-9a-f]{12}…`, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]\n/);
-    assert.match(resumed.stderr, /refusing to resume from a broken journal/);
-    const audit = await runCli(['audit', runId!], { cwd: dir });
-    assert.equal(audit.code, 1);
-    assert.match(audit.stdout, /^journal: chain broken at line \d+; the record above stops there$/m);
-  });
-
-  it('refuses to resume after a block appended a line and the run was killed before the runner wrote again', async () => {
-    const file = await writeRunbook(
-      [
-        '# One',
-        `${fence}ts step`,
-        fence,
-        '# Two',
-        `${fence}ts step`,
-        "const runs = path.join(process.cwd(), '.runbook', 'runs')",
-        'const [id] = await fs.readdir(runs)',
-        "await fs.appendFile(path.join(runs, id, 'journal.jsonl'), JSON.stringify({ kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 }) + '\\n')",
-        "process.kill(process.pid, 'SIGKILL')",
+        'await fs.chmod(journal, 0o600)',
+        ...forger,
         fence,
         '# Three',
         `${fence}ts step`,
@@ -218,13 +189,63 @@ describe('the journal as evidence', () => {
         fence,
       ].join('\n'),
     );
+
+  it('sees a forged line a block appends, fails the run, and resume and audit refuse the broken chain', async () => {
+    // A forger who knows the format and even computes the right link: the runner still chains from its own line.
+    const file = await forgingRunbook([
+      "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
+      "const prev = (await import('node:crypto')).createHash('sha256').update(last).digest('hex')",
+      "await fs.appendFile(journal, JSON.stringify({ prev, event: { kind: 'step-end', stepId: 'three', status: 'passed', durationMs: 1 } }) + '\\n')",
+    ]);
+    const dir = path.dirname(file);
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^error: the journal of run \S+ was appended to by something other than the runner \(\d+ bytes\)/m);
+    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
+    const resumed = await runCli(['resume', runId!], { cwd: dir });
+    assert.equal(resumed.code, 1);
+    // The forged line is caught itself (it has no seal), before the runner's next line would break the link.
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected line without the runner's seal, expected the key committed to by the line before \(a `step-end` line written by something other than the runner\) \[journal-chain\]\n/);
+    assert.match(resumed.stderr, /refusing to resume from a broken journal/);
+    const audit = await runCli(['audit', runId!], { cwd: dir });
+    assert.equal(audit.code, 1);
+    assert.match(audit.stdout, /^journal: chain broken at line \d+; the record above stops there$/m);
+  });
+
+  /** Runs the forging runbook (whose forger kills the runner), then resume: refused, and step three never ran. */
+  async function killedForgery(forger: string[]) {
+    const file = await forgingRunbook([...forger, "process.kill(process.pid, 'SIGKILL')"]);
     const dir = path.dirname(file);
     const run = await runCli(['run', file], { cwd: dir });
     assert.equal(run.signal, 'SIGKILL');
     const resumed = await runCli(['resume'], { cwd: dir });
     assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
-    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link no digest, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]/);
     assert.equal(readdirSync(dir).includes('three-ran'), false);
+    return { dir, resumed };
+  }
+
+  it('refuses to resume after a block appended a line and the run was killed before the runner wrote again', async () => {
+    const { resumed } = await killedForgery([
+      "await fs.appendFile(journal, JSON.stringify({ kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 }) + '\\n')",
+    ]);
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected link no digest, expected `[0-9a-f]{12}…` \(the digest of the line before\) \[journal-chain\]/);
+  });
+
+  it('refuses to resume after a block appended a correctly linked line and killed the run before the runner wrote again', async () => {
+    // Everything a line of the runner has that a reader of the journal can copy: the link to the line before, and a
+    // seal (the last line's commitment, as good a guess as any). The key that would open the commitment lives only in
+    // the runner's memory.
+    const { dir, resumed } = await killedForgery([
+      "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
+      "const { createHash, randomBytes } = await import('node:crypto')",
+      "const prev = createHash('sha256').update(last).digest('hex')",
+      "const line = { prev, seal: JSON.parse(last).next, next: createHash('sha256').update(randomBytes(32)).digest('hex'), event: { kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 } }",
+      "await fs.appendFile(journal, JSON.stringify(line) + '\\n')",
+    ]);
+    assert.match(resumed.stderr, /journal\.jsonl:\d+:1: Unexpected seal that does not open the runner's last commitment, expected the key committed to by the line before \(a `step-end` line written by something other than the runner\) \[journal-chain\]/);
+    const [runId] = readdirSync(path.join(dir, '.runbook', 'runs'));
+    const audit = await runCli(['audit', runId!], { cwd: dir });
+    assert.equal(audit.code, 1);
   });
 
   it('prints the record of an intact run and verifies its chain', async () => {
@@ -243,6 +264,6 @@ describe('the journal as evidence', () => {
     assert.equal(lines[5], '    ? confirm yes, answered by --yes at ' + lines[5]!.split(' at ').at(-1));
     assert.match(lines[6]!, /^ {4}✔ a passed · started/);
     assert.match(lines[7]!, /^ {4}✔ a\/verify-1 passed · started/);
-    assert.match(lines.at(-1)!, /^journal: \d+ lines, every one chained to the one before \(sha256\)$/);
+    assert.match(lines.at(-1)!, /^journal: \d+ lines, every one chained to the one before \(sha256\) and sealed by the runner that wrote it \(the run\)$/);
   });
 });

@@ -65,6 +65,33 @@ describe('shell steps', () => {
   });
 });
 
+describe('a failed shell step', () => {
+  const failureOf = (reporter: ReturnType<typeof collector>, stepId: string) =>
+    reporter.of('block-end').find((event) => event.blockId === stepId && event.status === 'failed')?.failure;
+
+  it('points at the line of the command that failed, inside a function too (bash)', async () => {
+    // Lines 2..: the fence opens at line 2, so the script's first line is line 3.
+    const { result, reporter } = await run(
+      [`# One`, `${fence}bash step`, 'echo start', 'check() {', '  grep -q needle /dev/null', '}', 'check', 'echo never', fence].join('\n'),
+    );
+    assert.equal(result.exitCode, 1);
+    const failure = failureOf(reporter, 'one');
+    assert.deepEqual([failure?.line, failure?.column, failure?.ruleId], [5, 1, 'run-command']);
+  });
+
+  it('points at the failing line inside a command substitution (bash)', async () => {
+    const { reporter } = await run([`# Two`, `${fence}bash step`, 'echo fine', 'out=$(echo a; false)', 'echo never', fence].join('\n'));
+    const failure = failureOf(reporter, 'two');
+    assert.deepEqual([failure?.line, failure?.column], [4, 1]);
+  });
+
+  it('points at its whole block when the shell has no ERR trap (sh)', async () => {
+    const { reporter } = await run([`# Three`, `${fence}sh step`, 'echo fine', 'false', fence].join('\n'));
+    const failure = failureOf(reporter, 'three');
+    assert.deepEqual([failure?.line, failure?.column, failure?.place && 'end' in failure.place ? failure.place.end.line : undefined], [2, 1, 5]);
+  });
+});
+
 describe('state a skipped step would have written', () => {
   const source = `# Make\n${fence}ts step\nstate.value = 'v'\n${fence}\n# Use\n${fence}ts step\nconsole.log(state.value.toUpperCase())\n${fence}\n# Maybe\n${fence}ts step\nconsole.log(state.value ?? 'none')\n${fence}\n`;
 

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { MutableSandboxContext } from '../context.ts';
 import { CONTROL_PREFIX, controlApp, requireCredential } from '../control.ts';
+import { startBrowserProxy } from '../browser-proxy.ts';
 import { listenHttps, type Listener } from '../listen.ts';
 import { spkiHash } from '../tls.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
@@ -35,7 +36,7 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
       const tls = context.loopbackCert();
       const directory = new Directory(context.clock, options);
       context.tenant = directory;
-      const listeners: Listener[] = [];
+      const listeners: Array<Pick<Listener, 'close'>> = [];
       const stoppers: Array<() => void> = [];
       const teardown = async () => {
         for (const stop of stoppers) stop();
@@ -73,12 +74,16 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
         front.route('/', portalApp({ directory, context }));
         const portal = await listenHttps(front.fetch, tls);
         listeners.push(portal);
+        // A browser's way in that leaves the credential out of every request it makes (and so out of its traces).
+        const browserProxy = await startBrowserProxy({ token: context.credential.token, accept: new Map([[portal.port, portal.accept]]) });
+        listeners.push(browserProxy);
 
         const facts: Record<string, string> = {
           authority: authority.url,
           graph: graph.url,
           portal: portal.url,
           control: `${portal.url}/_sandbox`,
+          'browser-proxy': browserProxy.url,
           'tls-spki': spkiHash(tls.certPem),
           'tenant-id': SEED.tenantId,
           'tenant-domain': SEED.defaultDomain,

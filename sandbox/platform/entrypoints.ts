@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { esmPackagesPlugin } from '../../common/esm-packages.mjs';
 import { repoPath } from '../../common/repo.ts';
 
 /**
@@ -30,7 +31,8 @@ async function bundle(): Promise<Record<Entrypoint, string>> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // ES-module-only packages (msal-node, hono) are bundled in: a container's start is mostly module loading.
+    plugins: [esmPackagesPlugin(repoPath())],
     outExtension: { '.js': '.mjs' },
     write: false,
     logLevel: 'silent',

@@ -16,7 +16,9 @@ export const SSH_ALIAS = 'curateme-vps';
 export const VPS_USER = 'curateme';
 /** The household org the sandbox's platform database is wired for. */
 export const ORG_ID = 'org_sandbox_household';
-const SECRET_PLACES = /(^|\/)(\.env\.production(\.bak.*)?|graph_secret\.new)$/;
+// Where a secret is meant to be on the VPS: the env file, its backups, its staged and restored copies, and the
+// runbook's upload (a mktemp name, graph_secret.XXXXXXXXXX).
+const SECRET_PLACES = /(^|\/)(\.env\.production(\.bak.*|\.new|\.restore)?|graph_secret\.[A-Za-z0-9]{10})$/;
 
 export interface PlatformOptions {
   /** The secret .env.production starts with; default: the tenant's currently valid one. */
@@ -117,6 +119,8 @@ async function startPlatform(
     log: (line) => context.log.write('vps', line),
   });
   cleanups.push(() => ssh.close());
+  // Read by `npm run bench`: a run through one shared connection makes one.
+  cleanups.push(() => context.log.write('vps', `ssh: ${ssh.handshakes()} authenticated connection(s) since start`));
   const client = writeClientConfig({ dir: join(root, 'ssh'), alias: SSH_ALIAS, port: ssh.port, user: VPS_USER, keys });
   cleanups.push(wrapClipboard(context.clipboard, context.faults));
 
@@ -150,7 +154,10 @@ async function startPlatform(
   const backendFetch = (service: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
     fetch(`${backendUrl(service)}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${context.credential.token}`,
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       dispatcher: caAgent,
     } as RequestInit);
@@ -160,18 +167,7 @@ async function startPlatform(
     if (error) throw new Error(error);
     return progress;
   };
-  const waitHealthy = async (containers: string[], timeoutMs = 15_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const list = runtime.list();
-      const states = containers.map((n) => list.find((c) => c.name === n));
-      if (states.every((c) => c?.health === 'healthy')) return;
-      if (Date.now() > deadline) {
-        throw new Error(`containers not healthy: ${states.map((c, i) => `${containers[i]}=${c ? `${c.state}/${c.health}` : 'missing'}`).join(', ')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitHealthy = (containers: string[], timeoutMs = 15_000): Promise<void> => runtime.waitHealthy(containers, timeoutMs);
   const wireOrg = (): Promise<Response> => backendFetch('backend-b2b', '/admin/ensure-inbound-subscription', {
     body: { org: ORG_ID, mailbox: context.facts.mailbox ?? '', m365UserId: context.facts['mailbox-user-id'] ?? '' },
   });

@@ -19,7 +19,8 @@ function resolveName(repo: RepoIndex, name: string, container: boolean): Locatio
 /**
  * A claim: a service a `docker compose` verb names (`up`, `logs`, `exec SVC`: not the command after it), a container
  * of `docker exec|logs|restart|cp|ps --filter name=`, a `related-services` entry; or the same name claimed elsewhere
- * in the document, or one bound before. A kebab-case word on its own (`paperless-ngx`) is not one.
+ * in the document, or one bound before. A kebab-case word on its own (`paperless-ngx`) is not one, nor a container
+ * that a command in the repo's docs makes (`docker run --name dms`): that name is the reader's choice.
  */
 export const composeName: DriftRule = {
   id: 'drift-compose',
@@ -38,8 +39,9 @@ export const composeName: DriftRule = {
         continue;
       }
       const claim = context.claimed(mention);
-      // With no compose file at all, a container is made some other way: nothing here to check it against.
-      if (!claim || (claim === true && known.size === 0)) continue;
+      // With no compose file at all, a container is made some other way: nothing here to check it against. A
+      // container the docs make with `docker run --name` is the reader's (docker-mailserver's `dms`).
+      if (!claim || (claim === true && (known.size === 0 || repo.docContainers.has(name)))) continue;
       const hint = expectedHint(name, known, `expected one of: ${[...known].sort().join(', ')}`);
       await reportMissing(context, mention, `Unexpected compose service or container \`${name}\`, ${hint.text}`, { actual: name, expected: hint.expected ?? [...known] });
     }

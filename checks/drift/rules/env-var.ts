@@ -1,5 +1,5 @@
 import { closest, expectedHint } from '../../../common/closest.ts';
-import type { Location, RepoIndex } from '../repo-index.ts';
+import { imageName, type Location, type RepoIndex } from '../repo-index.ts';
 import { bindingKey, mentionsOf, reportMissing, type DriftRule } from '../types.ts';
 import { wellKnownEnv } from '../well-known-env.ts';
 
@@ -22,8 +22,11 @@ function resolveEnv(repo: RepoIndex, name: string, prefix: boolean, exactOnly: b
 
 /**
  * A claim: `$X` / `${X}` in a command, `process.env.X`, `os.environ[...]`, `getenv`, `X=1 cmd`, `^X=` (an env-file
- * key), "the `X` environment variable", a heading that is the name; or the same name claimed elsewhere in the
- * document. Variables the document sets itself, and the OS's and common tools' (`XDG_RUNTIME_DIR`), are not claims.
+ * key), "the `X` environment variable", a heading that is the name in a section about variables, the name alone in
+ * a settings table's cell (`| Variable |`), a container's setting (`-e X=1`, `--env X=1` alone, a compose
+ * `environment:` key) when the container runs one of the repo's images (or is one of its compose services); or the same name claimed
+ * elsewhere in the document. Variables the document sets itself, and the OS's and common tools'
+ * (`XDG_RUNTIME_DIR`), are not claims.
  */
 export const envVar: DriftRule = {
   id: 'drift-env',
@@ -40,6 +43,10 @@ export const envVar: DriftRule = {
       }
       const claim = context.claimed(mention);
       if (!claim || (claim === true && wellKnownEnv(mention.name))) continue;
+      // A setting of a container whose image the repo's compose files do not run (`-e MYSQL_USER=x mysql:8`) is
+      // that image's business.
+      if (claim === true && mention.image !== undefined && !repo.compose.images.has(imageName(mention.image))) continue;
+      if (claim === true && mention.service !== undefined && !repo.compose.services.has(mention.service)) continue;
       names ??= [...repo.envVars.keys()];
       // A renamed variable usually keeps its last word (`..._SECRET`): prefer those over a near-but-different name.
       const tail = mention.name.slice(mention.name.lastIndexOf('_'));

@@ -60,12 +60,17 @@ function targetOf(mention: MentionOf<'path'>, repo: RepoIndex, documentPath: str
   // A command in a document usually runs from the repo root; a relative path may also be from the document's folder.
   if (documentPath !== undefined && path.posix.dirname(documentPath) !== '.') candidates.push(path.posix.join(path.posix.dirname(documentPath), relative));
   const first = relative.split('/')[0]!;
-  return { candidates, shaped: relative.includes('/') && repo.topLevel.has(first), shift: mention.text.length - relative.length };
+  // `with_ca/ecdsa/cert.pem` in `test/files/ssl/example.test/README.md`, where `with_ca/` sits beside the document:
+  // a path that starts with a name of the document's own folder is that folder's, as one starting with a top-level
+  // name is the repo's.
+  const besideDocument = documentPath !== undefined && path.posix.dirname(documentPath) !== '.' && exists(repo, path.posix.join(path.posix.dirname(documentPath), first));
+  return { candidates, shaped: relative.includes('/') && (repo.topLevel.has(first) || besideDocument), shift: mention.text.length - relative.length };
 }
 
 /**
  * A claim: a link target (from the document's folder), a path a command runs (`./install.sh`), a path that starts
- * with one of the repo's top-level names (`scripts/x.py`, `~/platform/scripts/x.py`); or one bound before. A bare
+ * with one of the repo's top-level names (`scripts/x.py`, `~/platform/scripts/x.py`) or with a name in the
+ * document's own folder (`with_ca/cert.pem` beside `example.test/README.md`); or one bound before. A bare
  * name (`script.mjs`) or a path elsewhere (`docker-data/dms/...`, `/var/lib/...`) is an example or a host path, and a
  * path `.gitignore` excludes is generated: neither is checked.
  */

@@ -8,7 +8,12 @@ import type { LintRule } from '../types.ts';
  * secret, or from a field that carries one (`secretText`, `accessToken`); it stays secret through `await`, string
  * methods, templates, concatenation and assignments (to `state` too, across blocks). It must not reach `console.*`, a
  * command line (a zx template, or a setup helper that puts its argument in one) or a step's return value (journaled
- * and reported). Its `.length`, a comparison or a function of it (a digest) is not the secret.
+ * and reported). Its `.length`, a comparison or a method that reduces it (a digest's `.digest()`) is not the secret.
+ *
+ * Functions: one the document defines (in setup or a block) is read: its result is secret when its body returns a
+ * secret, or something made from its parameters given a secret argument. One it does not define (a library's, an
+ * import's) is unknown: what it makes of a secret argument is taken to be secret (an encoder, a wrapper, a client),
+ * except for the few whose result is known not to carry it (`REDUCERS`: a length, a request's response, a check).
  */
 const SOURCES = new Set(['read', 'fromCommand', 'mark']);
 const SECRET_FIELDS = new Set(['secretText', 'accessToken', 'clientSecret']);
@@ -18,14 +23,24 @@ const PASS_THROUGH = new Set([
 ]);
 const ENCODERS = new Set(['String', 'JSON.stringify', 'Buffer.from', 'encodeURIComponent', 'encodeURI', 'btoa', 'escape']);
 const FILE_READERS = new Set(['fs.readFile', 'fs.readFileSync', 'fs.readJson', 'readFile', 'readFileSync']);
+/** Functions that take a secret and return something that is not it. */
+const REDUCERS = new Set([
+  'Buffer.byteLength', 'Boolean', 'isNaN', 'Number.isInteger', 'fetch', 'expect', 'refuse', 'sleep', 'retry', 'setTimeout',
+  'secrets.toCommand', 'secrets.write', 'timingSafeEqual', 'crypto.timingSafeEqual', 'fs.writeFile', 'fs.appendFile', 'fs.outputFile',
+  'writeFile', 'appendFile', 'fs.pathExists', 'existsSync', 'Object.keys', 'Array.isArray',
+]);
 
 interface Flow {
   /** Names (variables) and `state.X` keys known to hold a secret. */
   tainted: Set<string>;
   /** Source text of expressions naming a secret file. */
   secretFiles: Set<string>;
-  /** Functions (from setup) that return a secret. */
+  /** Functions the document defines that return a secret. */
   returnsSecret: Set<string>;
+  /** Functions the document defines whose result is made from their parameters (a secret argument, a secret result). */
+  passesThrough: Set<string>;
+  /** Every function the document defines: read, so never unknown. */
+  defined: Set<string>;
   /** Functions (from setup) that put their argument at this index on a command line. */
   commandHelpers: Map<string, number>;
 }
@@ -60,7 +75,14 @@ function isSecret(node: ts.Expression, flow: Flow): boolean {
     if (ENCODERS.has(name)) return expression.arguments.some((argument) => isSecret(argument, flow));
     if (FILE_READERS.has(name)) return expression.arguments.length > 0 && flow.secretFiles.has(expression.arguments[0]!.getText());
     if (ts.isPropertyAccessExpression(callee) && PASS_THROUGH.has(callee.name.text)) return isSecret(callee.expression, flow);
-    return false;
+    if (ts.isPropertyAccessExpression(callee) && isSecret(callee.expression, flow)) return false; // a method reducing it
+    const secretArgument = expression.arguments.some((argument) => isSecret(argument, flow));
+    if (flow.defined.has(name)) return secretArgument && flow.passesThrough.has(name);
+    return secretArgument && !REDUCERS.has(name) && !REDUCERS.has(name.split('.').at(-1)!);
+  }
+  if (ts.isNewExpression(expression)) {
+    // `new Client({ clientSecret })`: the object holds the secret (printing it prints the secret).
+    return (expression.arguments ?? []).some((argument) => isSecret(argument, flow));
   }
   if (ts.isTemplateExpression(expression)) return expression.templateSpans.some((span) => isSecret(span.expression, flow));
   if (ts.isBinaryExpression(expression)) {
@@ -101,10 +123,11 @@ function learn(source: ts.SourceFile, flow: Flow, setup: boolean): void {
         if ((ts.isObjectBindingPattern(node.name) || ts.isArrayBindingPattern(node.name)) && isSecret(node.initializer, flow)) {
           for (const element of node.name.elements) if (ts.isBindingElement(element) && ts.isIdentifier(element.name)) mark(element.name.text);
         }
-        if (setup && ts.isIdentifier(node.name) && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) {
-          learnHelper(node.name.text, node.initializer, flow);
+        if (ts.isIdentifier(node.name) && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) {
+          changed = learnFunction(node.name.text, node.initializer, flow, setup) || changed;
         }
       }
+      if (ts.isFunctionDeclaration(node) && node.name && node.body) changed = learnFunction(node.name.text, node, flow, setup) || changed;
       if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment && isSecret(node.right, flow)) {
         const key = stateKey(node.left) ?? (ts.isIdentifier(node.left) ? node.left.text : undefined);
         if (key) mark(key);
@@ -115,11 +138,57 @@ function learn(source: ts.SourceFile, flow: Flow, setup: boolean): void {
   }
 }
 
-/** A setup helper: does it return a secret, or put a parameter on a command line? */
-function learnHelper(name: string, fn: ts.ArrowFunction | ts.FunctionExpression, flow: Flow): void {
+/** What a function returns: its expression body, or each `return` of its own (not of functions inside it). */
+function returnedExpressions(fn: ts.FunctionLikeDeclaration): ts.Expression[] {
   const body = fn.body;
-  if (ts.isExpression(body) && isSecret(body, flow)) flow.returnsSecret.add(name);
+  if (!body) return [];
+  if (ts.isExpression(body)) return [body];
+  const found: ts.Expression[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isReturnStatement(node) && node.expression) found.push(node.expression);
+    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(body, visit);
+  return found;
+}
+
+/**
+ * A function the document defines: does it return a secret, or one made from a secret argument; and (setup helpers,
+ * shared by every block) does it put a parameter on a command line? Returns whether it learned something new.
+ */
+function learnFunction(name: string, fn: ts.FunctionLikeDeclaration, flow: Flow, setup: boolean): boolean {
+  const before = flow.returnsSecret.size + flow.passesThrough.size;
+  flow.defined.add(name);
   const parameters = fn.parameters.map((parameter) => (ts.isIdentifier(parameter.name) ? parameter.name.text : ''));
+  const returned = returnedExpressions(fn);
+  if (returned.some((expression) => isSecret(expression, flow))) flow.returnsSecret.add(name);
+  // With every parameter taken for a secret, and what the body derives from them (to a fixpoint, on a scratch copy).
+  const scratch: Flow = { ...flow, tainted: new Set([...flow.tainted, ...parameters.filter(Boolean)]) };
+  if (fn.body) learnBody(fn.body, scratch);
+  if (returned.some((expression) => isSecret(expression, scratch))) flow.passesThrough.add(name);
+  if (setup) learnCommandHelper(name, fn, parameters, flow);
+  return flow.returnsSecret.size + flow.passesThrough.size !== before;
+}
+
+/** Local variables of a function body that receive a secret, given what `flow` already holds. */
+function learnBody(body: ts.Node, flow: Flow): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const visit = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && !flow.tainted.has(node.name.text) && isSecret(node.initializer, flow)) {
+        flow.tainted.add(node.name.text);
+        changed = true;
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(body);
+  }
+}
+
+/** A setup helper that puts a parameter on a command line: a secret passed to it is on that command line. */
+function learnCommandHelper(name: string, fn: ts.FunctionLikeDeclaration, parameters: string[], flow: Flow): void {
+  const body = fn.body;
+  if (!body) return;
   const visit = (node: ts.Node): void => {
     if (ts.isTaggedTemplateExpression(node) && isCommandTag(node.tag, flow) && ts.isTemplateExpression(node.template)) {
       for (const span of node.template.templateSpans) {
@@ -171,7 +240,7 @@ export const secretFlow: LintRule = {
   id: 'secret-flow',
   description: 'A secret (by where it came from) never reaches console.*, a command line or a step\u2019s return value',
   check({ parsed, runbook, lines, report }) {
-    const flow: Flow = { tainted: new Set(), secretFiles: new Set(), returnsSecret: new Set(), commandHelpers: new Map() };
+    const flow: Flow = { tainted: new Set(), secretFiles: new Set(), returnsSecret: new Set(), passesThrough: new Set(), defined: new Set(), commandHelpers: new Map() };
     const regions = codeRegions(parsed.tree, lines).filter((region) => SCRIPT_LANGS.has(region.lang));
     const roleAt = new Map(runbook.blocks.map((block) => [block.codeLine, block.role]));
     const parsedRegions = regions.map((region) => ({ region, source: parse(region.text), role: roleAt.get(lines.point(region.offset).line) }));

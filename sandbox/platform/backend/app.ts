@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { requireCredential } from '../../control.ts';
 import type { Db } from './db.ts';
 import { listApprovals, type SubscriptionRow } from './db.ts';
 import { GraphError, type GraphClient } from './graph.ts';
@@ -14,9 +15,15 @@ export interface AppDeps {
   now(): number;
   notificationUrl: string;
   unhealthy: boolean;
+  /** The sandbox's credential: the admin API answers only requests that carry it, like every other sandbox endpoint. */
+  credentialToken: string;
 }
 
-/** The backend's HTTP surface: health, the Graph webhook, and a small admin API the sandbox's tests drive. */
+/**
+ * The backend's HTTP surface: health, the Graph webhook, and a small admin API the sandbox's tests drive. Health and
+ * the webhook are open, as the real service's are (the webhook checks clientState); the admin API, which sends mail
+ * and reads approvals, requires the sandbox's credential.
+ */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const clientState = deps.env.M365_WEBHOOK_CLIENT_STATE ?? '';
@@ -52,6 +59,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(null, 202);
   });
 
+  app.use('/admin/*', requireCredential(deps.credentialToken));
   app.get('/admin/approvals', (c) => c.json(listApprovals(deps.db)));
   app.get('/admin/subscriptions', (c) => c.json(deps.db.prepare('SELECT * FROM graph_subscriptions').all() as SubscriptionRow[]));
   app.post('/admin/send-test-mail', async (c) => {

@@ -16,6 +16,20 @@ describe('the backend stand-in', () => {
     body: { from: t.facts['verified-sender'], to: t.facts['ingest-address'], subject, body: 'please approve' },
   });
 
+  it('answers its admin API only with the sandbox credential: 401 without it or with a wrong one; health stays open', async () => {
+    const base = t.platform.backendUrl('backend-b2b');
+    const routes = [['GET', '/admin/approvals'], ['GET', '/admin/subscriptions'], ['POST', '/admin/send-test-mail'], ['POST', '/admin/ensure-inbound-subscription'], ['POST', '/admin/renew-subscriptions'], ['POST', '/admin/lapse-subscriptions']] as const;
+    for (const [method, route] of routes) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-credential' }] as Record<string, string>[]) {
+        const res = await t.fetch(`${base}${route}`, { method, headers, ...(method === 'POST' ? { body: { to: 'someone@example.com' } } : {}) });
+        assert.equal(res.status, 401, `${method} ${route} ${JSON.stringify(headers)}`);
+        assert.doesNotMatch(await res.text(), /apr_|subscription/);
+      }
+    }
+    assert.equal((await t.fetch(`${base}/health`)).status, 200);
+    assert.equal((await t.platform.backendFetch('backend-b2b', '/admin/approvals')).status, 200);
+  });
+
   it('sends through Graph with a live secret', async () => {
     assert.deepEqual(await sendTestMail(), { path: 'graph', trail: 'graph ok' });
   });

@@ -2,9 +2,11 @@
  * The backend stand-in (containers curateme-backend-b2b and curateme-backend-gateway): what the runbook observes of
  * the real FastAPI service. Started by the sandbox's container runtime with the env of .env.production.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { serve } from '@hono/node-server';
+import { readCredential } from '../../credential.ts';
 import { createApp } from './app.ts';
 import { startClock, takeFault } from './clock.ts';
 import { GraphNotConfigured, graphConfigFromEnv, pythonTraceback, type GraphConfig } from './config.ts';
@@ -34,6 +36,8 @@ const port = Number(env.PORT ?? 8001);
 const notificationUrl = `https://127.0.0.1:${port}/api/v1/webhooks/m365/notifications`;
 const app = createApp({
   db, graph, env, now: clock.now, notificationUrl, unhealthy: env.SANDBOX_FAULT_UNHEALTHY === '1',
+  // A path in the env, the token in its mode 600 file; without one the admin API answers nobody (a random token).
+  credentialToken: env.SANDBOX_DOCKER_CREDENTIAL ? readCredential(env.SANDBOX_DOCKER_CREDENTIAL) : randomBytes(32).toString('hex'),
 });
 
 serve({

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Agent } from 'undici';
+import { readCredential } from '../../credential.ts';
 
 const args = process.argv.slice(2);
 const script = args.find((a) => !a.startsWith('-'));
@@ -48,10 +48,12 @@ async function wireOrg(script: string, argv: string[]): Promise<number> {
     return 1;
   }
   const caFile = process.env.SSL_CERT_FILE || process.env.NODE_EXTRA_CA_CERTS;
+  // Loaded here, not at the top: every other `python` call only hands over to python3, and undici is slow to load.
+  const { Agent } = await import('undici');
   const dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : {} });
   const res = await fetch(`https://127.0.0.1:${process.env.PORT}/admin/ensure-inbound-subscription`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${readCredential(process.env.SANDBOX_DOCKER_CREDENTIAL ?? '')}` },
     body: JSON.stringify({ org: values.org, mailbox: values.mailbox, m365UserId: values['m365-user-id'] }),
     dispatcher,
   } as RequestInit);

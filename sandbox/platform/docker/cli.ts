@@ -3,6 +3,7 @@
  * Runs in the ssh session (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
  */
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readCredential } from '../../credential.ts';
@@ -25,16 +26,52 @@ function authorization(): Record<string, string> {
   }
 }
 
+/**
+ * One request to the daemon. `node:https` rather than the global fetch: every `docker ps` over SSH is a new process,
+ * and fetch boots Node's bundled HTTP client on first use, which costs more than the request itself.
+ */
+function request(path: string, headers: Record<string, string>, body?: string, method = 'GET'): Promise<{ status: number; text: string }> {
+  return new Promise((resolveRequest, rejectRequest) => {
+    const req = httpsRequest(`${control}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolveRequest({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', rejectRequest);
+    });
+    req.on('error', rejectRequest);
+    req.end(body);
+  });
+}
+
+/** A streamed answer of the daemon, one JSON object a line (`docker logs --follow`), until the daemon ends it. */
+function streamLines<T>(path: string, onLine: (value: T) => void): Promise<void> {
+  return new Promise((resolveStream, rejectStream) => {
+    const req = httpsRequest(`${control}${path}`, { headers: authorization() }, (res) => {
+      if (res.statusCode === 401) rejectStream(new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock'));
+      let partial = '';
+      res.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const part of parts) if (part) onLine(JSON.parse(part) as T);
+      });
+      res.on('end', () => resolveStream());
+      res.on('error', rejectStream);
+    });
+    req.on('error', () => rejectStream(new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')));
+    req.end();
+  });
+}
+
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
-  let res: Response;
+  let res: { status: number; text: string };
   const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
   try {
-    res = await fetch(`${control}${path}`, init ? { method: init.method, headers, body: JSON.stringify(init.body) } : { headers });
+    res = await request(path, headers, init ? JSON.stringify(init.body) : undefined, init?.method);
   } catch {
     throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   }
   if (res.status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
-  return { status: res.status, body: (await res.json()) as T };
+  return { status: res.status, body: JSON.parse(res.text) as T };
 }
 
 async function container(name: string): Promise<ExecSpec> {
@@ -66,8 +103,18 @@ async function compose(args: string[]): Promise<number> {
   if (sub !== 'up') throw new DockerError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
   const services: string[] = [];
   let forceRecreate = false;
-  for (const a of args.slice(i + 1)) {
+  let wait = false;
+  let waitTimeoutSeconds: number | undefined;
+  const rest = args.slice(i + 1);
+  for (let j = 0; j < rest.length; j++) {
+    const a = rest[j]!;
     if (a === '--force-recreate') forceRecreate = true;
+    else if (a === '--wait') wait = true;
+    else if (a === '--wait-timeout' || a.startsWith('--wait-timeout=')) {
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++j];
+      if (!value || !/^\d+$/.test(value)) throw new DockerError(`invalid argument "${value ?? ''}" for "--wait-timeout" flag: strconv.ParseInt: parsing "${value ?? ''}": invalid syntax`);
+      waitTimeoutSeconds = Number(value);
+    }
     else if (a === '-d' || a === '--detach' || a === '--no-deps' || a === '--remove-orphans') continue;
     else if (a === '--build') continue;
     else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
@@ -75,7 +122,7 @@ async function compose(args: string[]): Promise<number> {
   }
   const composeFile = resolve(file);
   if (!existsSync(composeFile)) throw new DockerError(`open ${composeFile}: no such file or directory`);
-  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate } });
+  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate, wait, waitTimeoutSeconds } });
   for (const line of body.progress) process.stderr.write(`${line}\n`);
   if (body.error) { process.stderr.write(`${body.error}\n`); return 1; }
   return 0;
@@ -174,6 +221,7 @@ async function logs(args: string[]): Promise<number> {
   let since: string | undefined;
   let timestamps = false;
   let tail: number | undefined;
+  let follow = false;
   let name: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -181,11 +229,25 @@ async function logs(args: string[]): Promise<number> {
     else if (a.startsWith('--since=')) since = a.slice(8);
     else if (a === '-t' || a === '--timestamps') timestamps = true;
     else if (a === '-n' || a === '--tail') tail = Number(args[++i]);
+    else if (a === '-f' || a === '--follow') follow = true;
     else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
     else name = a;
   }
   if (!name) throw new DockerError('"docker logs" requires exactly 1 argument.');
   const { container: c } = await container(name);
+  const print = (l: LogLine) => {
+    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
+    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
+  };
+  if (follow) {
+    const { body: clock } = await api<{ now: number }>('/clock');
+    const from = since === undefined ? -Infinity : parseSince(since, clock.now);
+    if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
+    // A reader that went away (`| sed /x/q`) ends the stream at the next line, as with Docker.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
+    await streamLines(`/containers/${encodeURIComponent(c.name)}/logs?follow=1&since=${from}`, print);
+    return 0;
+  }
   const [{ body: lines }, { body: clock }] = await Promise.all([
     api<LogLine[]>(`/containers/${encodeURIComponent(c.name)}/logs`), api<{ now: number }>('/clock'),
   ]);
@@ -193,10 +255,7 @@ async function logs(args: string[]): Promise<number> {
   if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
   let shown = lines.filter((l) => l.t >= from);
   if (tail !== undefined && tail >= 0) shown = shown.slice(-tail);
-  for (const l of shown) {
-    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
-    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
-  }
+  for (const l of shown) print(l);
   return 0;
 }
 

@@ -8,13 +8,15 @@ export interface ServiceSpec {
   containerName: string;
   env: Record<string, string>;
   hasHealthcheck: boolean;
+  /** The healthcheck's `start_period`: failed probes before it is over do not count. */
+  startPeriodMs?: number;
 }
 
 interface RawService {
   container_name?: string;
   env_file?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
-  healthcheck?: unknown;
+  healthcheck?: { start_period?: string };
 }
 
 /** Reads the services of a compose file as the daemon needs them: container name, resolved env, healthcheck. */
@@ -41,7 +43,16 @@ export function readCompose(composePath: string): { project: string; services: M
       containerName: raw.container_name ?? `${project}-${service}-1`,
       env,
       hasHealthcheck: raw.healthcheck !== undefined,
+      ...(raw.healthcheck?.start_period ? { startPeriodMs: composeDuration(raw.healthcheck.start_period) } : {}),
     });
   }
   return { project, services };
+}
+
+/** A compose duration (`20s`, `1m30s`, `500ms`) in milliseconds. */
+function composeDuration(text: string): number {
+  const unit: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, amount, name] of String(text).matchAll(/(\d+(?:\.\d+)?)(us|ms|s|m|h)/g)) total += Number(amount) * unit[name!]!;
+  return total;
 }

@@ -20,7 +20,10 @@ const STARTING_INTERVAL_MS = 100;
 const START_PERIOD_MS = 1500;
 const HEALTH_RETRIES = 3;
 
-export type ContainerEvent = { kind: 'start' | 'stop'; name: string; service: string; env: Readonly<Record<string, string>> };
+/** `health`: the container's health changed (to `healthy` or `unhealthy`), as `docker events` reports it. */
+export type ContainerEvent = { kind: 'start' | 'stop' | 'health'; name: string; service: string; env: Readonly<Record<string, string>> };
+/** What the backend prints once it accepts connections (uvicorn's own line): its readiness, probed at once. */
+const READY_LINE = /Uvicorn running on /;
 
 export interface RuntimeOptions {
   /** Where container roots and logs live (under the sandbox dir). */
@@ -47,6 +50,10 @@ interface Container {
   /** The config it was created from, so `up` without --force-recreate can tell whether anything changed. */
   specHash: string;
   healthTimer?: NodeJS.Timeout;
+  /** The service printed its readiness line. */
+  ready?: boolean;
+  /** The compose file's `start_period`, else START_PERIOD_MS. */
+  startPeriodMs?: number;
 }
 
 /** Containers as real local processes: created, recreated and killed the way `docker compose` would. */
@@ -55,6 +62,9 @@ export class ContainerRuntime {
   /** Ports survive a recreate, like a published port: Graph subscriptions keep pointing at the right place. */
   private readonly ports = new Map<string, number>();
   private readonly listeners = new Set<(e: ContainerEvent) => void>();
+  /** `docker logs --follow` readers, by container name. */
+  private readonly logReaders = new Map<string, Set<(line: LogLine) => void>>();
+  private readonly followWaiters = new Map<string, Array<() => void>>();
   private readonly healthAgent: Agent;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -77,6 +87,22 @@ export class ContainerRuntime {
 
   logs(name: string): LogLine[] {
     return this.containers.get(name)?.logs.slice() ?? [];
+  }
+
+  /** Every line `name` logs from now on, as it is written (`docker logs --follow`); returns the unsubscribe. */
+  followLogs(name: string, reader: (line: LogLine) => void): () => void {
+    const readers = this.logReaders.get(name) ?? new Set();
+    this.logReaders.set(name, readers);
+    readers.add(reader);
+    for (const waiter of this.followWaiters.get(name) ?? []) waiter();
+    this.followWaiters.delete(name);
+    return () => readers.delete(reader);
+  }
+
+  /** Resolves when a `docker logs --follow` reader attaches to `name` (tests wait on it instead of on time). */
+  whenFollowed(name: string): Promise<void> {
+    if ((this.logReaders.get(name)?.size ?? 0) > 0) return Promise.resolve();
+    return new Promise((resolve) => this.followWaiters.set(name, [...(this.followWaiters.get(name) ?? []), resolve]));
   }
 
   /** `up -d`: start what is not running, recreate what changed (or everything with `forceRecreate`). */
@@ -163,6 +189,7 @@ export class ContainerRuntime {
       logFile: join(this.opts.dir, `${name}.${id.slice(0, 12)}.log`),
       failures: 0,
       specHash: hashSpec(spec),
+      ...(spec.startPeriodMs !== undefined ? { startPeriodMs: spec.startPeriodMs } : {}),
     };
     this.containers.set(name, c);
     const child = spawn(process.execPath, [await entrypoint(isBackend ? 'backend' : 'worker')], {
@@ -194,8 +221,51 @@ export class ContainerRuntime {
   private record(c: Container, stream: 'stdout' | 'stderr', line: string): void {
     const entry = { t: this.opts.now(), stream, line };
     c.logs.push(entry);
+    for (const reader of this.logReaders.get(c.view.name) ?? []) reader(entry);
     appendFileSync(c.logFile, `${new Date(entry.t).toISOString()} ${stream} ${line}\n`, { mode: 0o600 });
     this.opts.log(c.view.name, line);
+    // The service says it is ready: probe now rather than at the next tick of the healthcheck, so a `compose up
+    // --wait` (or `docker ps`) sees it healthy as soon as it is.
+    if (c.view.health === 'starting' && READY_LINE.test(line)) {
+      c.ready = true;
+      this.probeNow(c);
+    }
+  }
+
+  /**
+   * Resolves once every named container is healthy (a container without a healthcheck: running), on the runtime's
+   * own health events rather than a poll; rejects when one exits or turns unhealthy, or after `timeoutMs`.
+   */
+  waitHealthy(names: string[], timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolveWait, rejectWait) => {
+      const verdict = (): 'ok' | string | undefined => {
+        const states = names.map((n) => this.containers.get(n)?.view);
+        const bad = states.findIndex((v) => !v || v.state !== 'running' || v.health === 'unhealthy');
+        if (bad >= 0) {
+          const v = states[bad];
+          return `container ${names[bad]} is ${!v ? 'missing' : v.state !== 'running' ? `exited (${v.exitCode})` : 'unhealthy'}`;
+        }
+        return states.every((v) => v!.health === 'healthy' || v!.health === 'none') ? 'ok' : undefined;
+      };
+      const settle = (): boolean => {
+        const result = verdict();
+        if (result === undefined) return false;
+        clearTimeout(timer);
+        off();
+        if (result === 'ok') resolveWait();
+        else rejectWait(new Error(result));
+        return true;
+      };
+      const timer = setTimeout(() => {
+        off();
+        const list = names.map((n) => this.containers.get(n)?.view);
+        rejectWait(new Error(`containers not healthy: ${list.map((v, i) => `${names[i]}=${v ? `${v.state}/${v.health}` : 'missing'}`).join(', ')}`));
+      }, timeoutMs);
+      const off = this.onEvent((e) => {
+        if (names.includes(e.name)) settle();
+      });
+      settle();
+    });
   }
 
   /**
@@ -203,11 +273,25 @@ export class ContainerRuntime {
    * steady interval. setTimeout chains rather than setInterval: a slow probe never overlaps the next one.
    */
   private scheduleProbe(c: Container, delayMs: number): void {
+    if (c.healthTimer) clearTimeout(c.healthTimer);
     c.healthTimer = setTimeout(() => {
       void this.probe(c).then(() => {
         if (c.view.state === 'running') this.scheduleProbe(c, c.view.health === 'starting' ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
       });
     }, delayMs);
+  }
+
+  /**
+   * Failed probes in the start period do not count (Docker's `start_period`). Docker ends it at the first passing
+   * probe; here it also ends when the service says it is ready: a service that listens and still fails its check is
+   * unhealthy at once, not only after the compose file's 20 s.
+   */
+  private inStartPeriod(c: Container): boolean {
+    return c.view.health === 'starting' && !c.ready && this.opts.now() - c.view.startedAt < (c.startPeriodMs ?? START_PERIOD_MS);
+  }
+
+  private probeNow(c: Container): void {
+    this.scheduleProbe(c, 0);
   }
 
   /** Docker's healthcheck loop: healthy on the first pass, unhealthy after RETRIES consecutive failures once the
@@ -226,10 +310,15 @@ export class ContainerRuntime {
       } catch { ok = false; }
     }
     if (c.view.state !== 'running') return;
-    if (ok) { c.failures = 0; c.view.health = 'healthy'; return; }
-    if (c.view.health === 'starting' && this.opts.now() - c.view.startedAt < START_PERIOD_MS) return;
-    c.failures += 1;
-    if (c.failures >= HEALTH_RETRIES) c.view.health = 'unhealthy';
+    const before = c.view.health;
+    if (ok) {
+      c.failures = 0;
+      c.view.health = 'healthy';
+    } else if (!this.inStartPeriod(c)) {
+      c.failures += 1;
+      if (c.failures >= HEALTH_RETRIES) c.view.health = 'unhealthy';
+    }
+    if (c.view.health !== before) this.emit({ kind: 'health', name: c.view.name, service: c.view.service, env: c.env });
   }
 
   private async kill(c: Container): Promise<void> {
@@ -257,7 +346,7 @@ export class ContainerRuntime {
 }
 
 function hashSpec(spec: ServiceSpec): string {
-  return JSON.stringify([spec.env, spec.hasHealthcheck]);
+  return JSON.stringify([spec.env, spec.hasHealthcheck, spec.startPeriodMs]);
 }
 
 

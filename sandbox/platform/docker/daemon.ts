@@ -4,8 +4,8 @@ import { carriesCredential } from '../../credential.ts';
 import type { AddressInfo } from 'node:net';
 import type { FaultSpec } from '../../types.ts';
 import { readCompose } from './compose.ts';
-import type { ContainerRuntime } from './containers.ts';
-import type { ComposeUpRequest, ComposeUpResult, ExecSpec } from './types.ts';
+import { BACKEND_SERVICES, type ContainerRuntime } from './containers.ts';
+import type { ComposeUpRequest, ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
 
 export interface DaemonOptions {
   runtime: ContainerRuntime;
@@ -55,6 +55,7 @@ async function handle(opts: DaemonOptions, req: IncomingMessage, res: ServerResp
     if (parts.length === 1) return send(res, 200, runtime.list());
     const found = runtime.get(parts[1]!);
     if (!found) return send(res, 404, { error: `No such container: ${parts[1]}` });
+    if (parts[2] === 'logs' && url.searchParams.has('follow')) return followLogs(runtime, found.view, Number(url.searchParams.get('since') ?? '-Infinity'), req, res);
     if (parts[2] === 'logs') return send(res, 200, runtime.logs(found.view.name));
     const spec: ExecSpec = { container: found.view, env: found.env };
     return send(res, 200, spec);
@@ -73,8 +74,45 @@ export async function composeUp(runtime: ContainerRuntime, req: ComposeUpRequest
   const names = req.services.length ? req.services : [...compose.services.keys()];
   const missing = names.filter((n) => !compose.services.has(n));
   if (missing.length) return { progress: [], error: `no such service: ${missing[0]}` };
-  const progress = await runtime.up(names.map((n) => compose.services.get(n)!), req.forceRecreate);
+  const specs = names.map((n) => compose.services.get(n)!);
+  const progress = await runtime.up(specs, req.forceRecreate);
+  if (!req.wait) return { progress };
+  // As `docker compose up --wait`: on the containers' health events, no polling interval of its own.
+  const containers = specs.map((spec) => spec.containerName);
+  for (const name of containers) progress.push(` Container ${name}  Waiting`);
+  try {
+    await runtime.waitHealthy(containers, (req.waitTimeoutSeconds ?? 600) * 1000);
+  } catch (err) {
+    return { progress, error: `${(err as Error).message}` };
+  }
+  for (const spec of specs) progress.push(` Container ${spec.containerName}  ${spec.hasHealthcheck || BACKEND_SERVICES.has(spec.service) ? 'Healthy' : 'Running'}`);
   return { progress };
+}
+
+/**
+ * `docker logs --follow`: the lines since `since`, then each new line as the container writes it, one JSON object a
+ * line, until the container stops (as Docker ends the stream) or the reader goes away.
+ */
+function followLogs(runtime: ContainerRuntime, container: ContainerView, since: number, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const write = (line: LogLine) => {
+    if (line.t >= since) res.write(`${JSON.stringify(line)}\n`);
+  };
+  for (const line of runtime.logs(container.name)) write(line);
+  const unfollow = runtime.followLogs(container.name, write);
+  const offStop = runtime.onEvent((e) => {
+    if (e.kind === 'stop' && e.name === container.name) end();
+  });
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    unfollow();
+    offStop();
+    res.end();
+  };
+  req.on('close', end);
+  if (container.state !== 'running') end();
 }
 
 async function body(req: IncomingMessage): Promise<unknown> {

@@ -31,6 +31,32 @@ describe('docker on the sandbox VPS', () => {
     await t.platform.waitHealthy(['curateme-backend-b2b', 'curateme-backend-gateway']);
   });
 
+  it('up --wait returns once the recreated containers are healthy, and says so', async () => {
+    const up = await t.ssh(`${COMPOSE} up -d --wait --wait-timeout 60 --force-recreate backend-b2b backend-gateway celery-worker celery-beat`);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /Container curateme-backend-b2b {2}Started[\s\S]*Container curateme-backend-b2b {2}Healthy/);
+    assert.match(up.stderr, /Container curateme-celery-worker {2}Healthy/);
+    // No healthcheck: running is all `--wait` asks of it.
+    assert.match(up.stderr, /Container curateme-celery-beat {2}Running/);
+    // No poll after it: the very next ps shows both healthy.
+    const ps = await t.ssh("docker ps --filter name=curateme-backend-b2b --filter name=curateme-backend-gateway --format '{{.Status}}'");
+    assert.equal(ps.stdout.match(/\(healthy\)/g)?.length, 2, ps.stdout);
+  });
+
+  it('logs --follow streams lines as the container writes them, and a reader that stops ends the session', async () => {
+    const started = performance.now();
+    // The line comes after the follow began: wiring the org makes the backend log its subscription.
+    const follow = t.ssh("sed -n '/graph_subscription/ { p; q }' <(timeout 60 docker logs --follow --since 0s curateme-backend-b2b 2>&1 </dev/null)");
+    await t.platform.runtime.whenFollowed('curateme-backend-b2b');
+    const wired = await t.platform.wireOrg();
+    assert.equal(wired.status, 200);
+    await wired.body?.cancel();
+    const r = await follow;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /graph_subscription/);
+    assert.ok(performance.now() - started < 30_000, `took ${Math.round(performance.now() - started)} ms: the session waited for docker logs`);
+  });
+
   it('docker exec sees the container env and -e additions, with stdin piped', async () => {
     const r = await t.ssh(`docker exec -e PYTHONPATH=/app curateme-backend-b2b python - <<"PY"
 import os
@@ -102,5 +128,15 @@ PY`);
       return /\(unhealthy\)/.test(r.stdout) ? r.stdout : undefined;
     });
     assert.match(status, /^Up .+ \(unhealthy\)\n$/);
+  });
+
+  it('up --wait fails as soon as a container turns unhealthy, naming it', async () => {
+    t.sandbox.context.faults.inject({ kind: 'container-unhealthy', params: { container: 'curateme-backend-gateway' } });
+    const started = performance.now();
+    const up = await t.ssh(`${COMPOSE} up -d --wait --force-recreate backend-gateway`);
+    assert.equal(up.code, 1, up.stderr);
+    assert.match(up.stderr, /container curateme-backend-gateway is unhealthy/);
+    // Not the compose file's 20 s start period: the service said it was ready, then failed its checks.
+    assert.ok(performance.now() - started < 15_000, `took ${Math.round(performance.now() - started)} ms`);
   });
 });

@@ -32,6 +32,10 @@ export interface ComposeUpRequest {
   composeFile: string;
   services: string[];
   forceRecreate: boolean;
+  /** `--wait`: return once the services are healthy (or running, without a healthcheck); fail if one is not in time. */
+  wait?: boolean;
+  /** `--wait-timeout` in seconds. */
+  waitTimeoutSeconds?: number;
 }
 
 export interface ComposeUpResult {

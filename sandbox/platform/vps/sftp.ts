@@ -14,7 +14,7 @@ type Handle =
  * system with paths relative to the VPS home. Synchronous fs calls: files are small and local, and ordering of replies
  * then matches ordering of requests for free.
  */
-export function serveSftp(sftp: SFTPWrapper, home: string, onBytes: (n: number) => void): void {
+export function serveSftp(sftp: SFTPWrapper, home: string, onBytes: (n: number) => void, umask = 0o022): void {
   const handles = new Map<number, Handle>();
   let nextHandle = 1;
   const abs = (p: string): string => normalize(isAbsolute(p) ? p : resolve(home, p || '.'));
@@ -51,8 +51,9 @@ export function serveSftp(sftp: SFTPWrapper, home: string, onBytes: (n: number) 
   }));
   sftp.on('OPEN', (reqid, filename, flags, attrs) => guard(reqid, () => {
     const path = abs(filename);
-    // Like OpenSSH's sftp-server: the client's requested mode, filtered by the process umask, so a 600 file stays 600.
-    const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o666;
+    // Like OpenSSH's sftp-server: the client's requested mode, filtered by the session's umask, so a 600 file stays
+    // 600. An existing file keeps its mode (open(2) applies it only at creation): a mktemp'd 600 target stays 600.
+    const mode = (attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o666) & ~umask;
     const fd = fs.openSync(path, toFsFlags(flags), mode);
     sftp.handle(reqid, newHandle({ kind: 'file', fd, path }));
   }));

@@ -22,6 +22,12 @@ export interface SshServerOptions {
    * drop reaches it all the same. This is how the `ssh-drop` fault reaches the server without it knowing about faults.
    */
   dropPolicy?: () => 'now' | number | undefined;
+  /**
+   * The file-mode creation mask of every command, as sshd gives a login session (default 022: new files 644). Set
+   * per command, not inherited from this process, so a runbook that relies on a private umask without setting one
+   * fails here as it would on a real host.
+   */
+  umask?: number;
   log?: (line: string) => void;
 }
 
@@ -37,6 +43,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   if (allowed instanceof Error) throw allowed;
   const allowedKey = allowed as ParsedKey;
   const log = opts.log ?? (() => undefined);
+  const umask = (opts.umask ?? 0o022).toString(8).padStart(3, '0');
   const connections = new Set<Connection>();
   const children = new Set<ReturnType<typeof spawn>>();
   let handshakes = 0;
@@ -87,12 +94,13 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
         });
         // A shell with no command (`ssh host < script`) reads its commands from stdin.
         session.on('shell', (accept) => run(accept(), ['-s'], env));
-        session.on('sftp', (accept) => serveSftp(accept(), opts.home, onBytes));
+        session.on('sftp', (accept) => serveSftp(accept(), opts.home, onBytes, opts.umask ?? 0o022));
       });
     });
 
     function run(stream: ServerChannel, args: string[], extraEnv: NodeJS.ProcessEnv): void {
-      const child = spawn('/bin/bash', args, {
+      // `sh` sets the session's umask and becomes the user's bash (exec: the same process, `$0` still /bin/bash).
+      const child = spawn('/bin/sh', ['-c', `umask ${umask}; exec /bin/bash "$@"`, '/bin/bash', ...args], {
         cwd: opts.home,
         env: { ...extraEnv, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],

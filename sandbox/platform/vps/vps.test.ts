@@ -39,12 +39,23 @@ wc -c`, 'twelve bytes');
     assert.match(r.stdout, /^1\n600\n.*shred\n$/);
   });
 
+  it('gives commands the umask sshd gives a login session (022), whatever this process has', async () => {
+    const r = await t.ssh('umask; touch ~/tmp/plain && stat -c %a ~/tmp/plain && rm ~/tmp/plain');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '0022\n644\n');
+  });
+
   for (const mode of ['sftp', 'legacy'] as const) {
-    it(`scp (${mode} protocol) uploads keeping mode 600, and downloads`, async () => {
+    it(`scp (${mode} protocol) uploads into a name mktemp made on the VPS, keeping mode 600, and downloads`, async () => {
       const src = join(local, `secret-${mode}.txt`);
-      writeFileSync(src, 'not-a-real-secret-value\n', { mode: 0o600 });
+      // The local copy's mode does not decide the upload's: the file mktemp made (600) is written into, never widened.
+      writeFileSync(src, 'not-a-real-secret-value\n', { mode: 0o644 });
       const flags = mode === 'legacy' ? ['-O'] : [];
-      const target = `${t.facts['vps-tmp']}/graph_secret.new`;
+      const made = await t.ssh(`mktemp ${t.facts['vps-tmp']}/graph_secret.XXXXXXXXXX`);
+      assert.equal(made.code, 0, made.stderr);
+      const target = made.stdout.trim();
+      assert.match(target, /\/graph_secret\.[A-Za-z0-9]{10}$/);
+      assert.equal(statSync(target).mode & 0o777, 0o600);
       const up = await t.scp(...flags, src, `${t.facts['ssh-host']}:${target}`);
       assert.equal(up.code, 0, up.stderr);
       assert.equal(statSync(target).mode & 0o777, 0o600);
