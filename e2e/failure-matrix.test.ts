@@ -186,8 +186,9 @@ describe('the crash and fault matrix on runbook.md', { concurrency: false }, () 
         assert.deepEqual(resumed.events.filter((event) => event.kind === 'step-begin'), [], summary(resumed));
         await check(`${signal} as the rollback of ${stepId} began`);
       }
+      // The run failed (Step 5): once its rollbacks are all done it ends as failed, however often they were cut.
       const last = await cli(['resume']);
-      assert.equal(last.code, signal === 'SIGINT' ? 130 : 1, summary(last));
+      assert.equal(last.code, 1, summary(last));
       await check(`${signal} during the rollbacks, resumed`);
       // Rolled back: the old secret alone is in service (the one the env file held before the run).
       assert.equal(safe!.credentials.length, 1);
