@@ -138,6 +138,13 @@ describe('claims a docs site, a settings table or a container makes', () => {
     assert.deepEqual(await check('    make strat\n'), []); // a plain indented block is not read as commands
   });
 
+  it('points into a nested admonition at the claim\'s own line and column', async () => {
+    const body = '!!! note\n\n    Text.\n\n    ??? example "Run"\n\n        ```bash\n        make strat\n        ```\n';
+    const findings = formatted(await checkDrift(parse(`# Ops\n\n${body}`, 'docs/ops.md'), { repo, documentPath: 'docs/ops.md' }));
+    assert.equal(findings.length, 1);
+    assert.match(findings[0]!, /:10:14-10:19: Unexpected make target `strat`/);
+  });
+
   it('takes an UPPER_CASE heading for a variable in a section about variables only', async () => {
     assert.deepEqual(rules(await check('## Environment Variables\n\n### General\n\n##### SHOP_API_TOKN\n')), ['drift-env']);
     assert.deepEqual(rules(await check('---\ntitle: Environment Variables\n---\n\n##### `SHOP_API_TOKN`\n')), ['drift-env']);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diagnostic, RunbookInputError } from '../../common/diagnostics.ts';
 import type { Block, Runbook } from '../model.ts';
-import { SHELL_LANGS } from '../parse/index.ts';
+import { SHELL_LANGS } from '../parse/languages.ts';
 import { blockSyntaxDiagnostics } from '../parse/syntax.ts';
 
 /** The names every block sees; the context object provides each of them. */

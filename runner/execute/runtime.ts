@@ -89,9 +89,13 @@ export function preloadBlockThread(modules: string[]): PreloadedThread {
   let worker: Worker | undefined = newThread({ modules });
   // Nothing of a thread no run adopted is worth reporting: it ran nothing of the document.
   worker.on('error', () => {});
+  // A thread that ended before it was adopted (it failed to load) is not handed on: its listeners would wait for a
+  // message it can no longer send. The runtime starts a fresh one instead, which reports what went wrong.
+  let ended = false;
+  worker.once('exit', () => (ended = true));
   return {
     take() {
-      const taken = worker;
+      const taken = ended ? undefined : worker;
       worker = undefined;
       return taken;
     },

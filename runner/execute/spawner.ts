@@ -15,6 +15,8 @@ import { repoPath } from '../../common/repo.ts';
  */
 export interface Spawner {
   spawn: typeof nodeSpawn;
+  /** Starts the hosts now (a block thread does while it waits for its seed), so the first command finds them up. */
+  warm(): void;
   close(): void;
 }
 
@@ -122,11 +124,14 @@ class Host {
       child.receive(message);
       if (this.live.size === 0) this.process.channel?.unref();
     });
-    this.process.on('exit', () => {
-      // The host died under us: fail what was running instead of hanging.
+    const lost = () => {
+      // The host died under us (or never started: a fork that failed, on a machine out of processes): fail what was
+      // running instead of hanging, and never crash the thread that started it.
       for (const child of this.live.values()) child.lost();
       this.live.clear();
-    });
+    };
+    this.process.on('exit', lost);
+    this.process.on('error', lost);
   }
 
   send = (message: object) => {
@@ -150,9 +155,12 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   let nextId = 0;
   let turn = 0;
 
-  const pick = (): Host => {
+  const fill = () => {
     for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
     while (hosts.length < HOSTS) hosts.push(new Host());
+  };
+  const pick = (): Host => {
+    fill();
     const ready = hosts.filter((host) => host.ready);
     // Until one has started, the first takes the command and runs it once it listens.
     if (ready.length === 0) return hosts[0]!;
@@ -187,6 +195,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
 
   return {
     spawn,
+    warm: fill,
     close() {
       for (const host of hosts.splice(0)) if (host.process.connected) host.process.disconnect();
     },

@@ -33,6 +33,10 @@ port.on('message', (message: RunRequest | SeedMessage) => {
 // The heavy modules the document names load while the seed is on its way (an import is loaded once per thread).
 if (data.modules.includes('msal')) void import('@azure/msal-node').catch(() => undefined);
 if (data.modules.includes('graph')) void import('@microsoft/microsoft-graph-client').catch(() => undefined);
+const onPid = (pid: number) => post({ type: 'pid', pid });
+const spawner = createSpawner({ onPid });
+// The helper processes that start the blocks' commands boot while the seed is on its way.
+spawner.warm();
 const seed = data.seed ?? (await seedMessage);
 
 // Anything written straight to the thread's stdout/stderr is part of the running block's output: it travels the same
@@ -83,8 +87,6 @@ const state = new Proxy<Record<string, unknown>>(seed.state, {
   },
 });
 
-const onPid = (pid: number) => post({ type: 'pid', pid });
-const spawner = createSpawner({ onPid });
 const target = createTarget(seed.target.name, seed.target.sandbox, seed.target.settings);
 const compiled = await loadCompiled(seed.modulePath);
 const runtime = await blockRuntime(seed.caPem, seed.modules);

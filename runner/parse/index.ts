@@ -21,10 +21,9 @@ export { eachBlock };
 
 export { blockSyntaxDiagnostics } from './syntax.ts';
 
-export const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
-export const OUTPUT_LANGS = new Set(['text', 'console', 'txt', 'output']);
-/** Shell steps (`bash step`): the block runs as a script, with the same verify, expect, rollback and timeout. */
-export const SHELL_LANGS = new Set(['bash', 'sh']);
+import { CODE_LANGS, OUTPUT_LANGS, SHELL_LANGS } from './languages.ts';
+
+export { CODE_LANGS, OUTPUT_LANGS, SHELL_LANGS };
 
 /** The languages each role can be written in; a role in any other language leaves the fence prose. */
 function languagesOf(role: Role): ReadonlySet<string> {

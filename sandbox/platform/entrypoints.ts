@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { build } from 'esbuild';
 import { esmPackagesPlugin } from '../../common/esm-packages.mjs';
 import { repoPath } from '../../common/repo.ts';
 
@@ -23,7 +22,40 @@ export type Entrypoint = keyof typeof entries;
 const outdir = repoPath('node_modules', '.cache', 'runbook-sandbox');
 let built: Promise<Record<Entrypoint, string>> | undefined;
 
+/**
+ * What the bundles are made of, by path, size and modification time (no file is read): the sources they can import
+ * (sandbox/ and common/) and the installed packages. An unchanged key means the bundles on disk are current, and a
+ * sandbox starts without running esbuild at all.
+ */
+function sourceKey(): string {
+  const hash = createHash('sha256');
+  for (const dir of ['sandbox', 'common']) {
+    for (const entry of readdirSync(repoPath(dir), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !/\.(ts|tsx|mts|mjs|js)$/.test(entry.name) || entry.name.includes('.test.')) continue;
+      const file = join(entry.parentPath, entry.name);
+      const { size, mtimeMs } = statSync(file);
+      hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+    }
+  }
+  hash.update(statSync(repoPath('package-lock.json'), { throwIfNoEntry: false })?.mtimeMs.toString() ?? '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The bundles built for `key` before, if they are all still there. */
+function builtBefore(manifest: string): Record<Entrypoint, string> | undefined {
+  try {
+    const paths = JSON.parse(readFileSync(manifest, 'utf8')) as Record<Entrypoint, string>;
+    return (Object.keys(entries) as Entrypoint[]).every((name) => typeof paths[name] === 'string' && existsSync(paths[name])) ? paths : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function bundle(): Promise<Record<Entrypoint, string>> {
+  const manifest = join(outdir, `manifest-${sourceKey()}.json`);
+  const known = builtBefore(manifest);
+  if (known) return known;
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: entries,
     outdir,
@@ -51,6 +83,10 @@ async function bundle(): Promise<Record<Entrypoint, string>> {
     paths[name] = target;
   }
   for (const name of Object.keys(entries) as Entrypoint[]) if (!paths[name]) throw new Error(`sandbox entrypoint ${name} was not bundled`);
+  // Written aside and renamed, as the bundles are: a concurrent start never reads half a manifest.
+  const temp = `${manifest}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(paths));
+  renameSync(temp, manifest);
   return paths as Record<Entrypoint, string>;
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -141,8 +141,12 @@ export class ContainerRuntime {
     rmSync(root, { recursive: true, force: true });
     for (const d of ['tmp', 'root', 'usr/local/bin', 'run/secrets']) mkdirSync(join(root, d), { recursive: true });
     cpSync(imageApp, join(root, 'app'), { recursive: true });
+    // The one script the backend itself performs goes to the stand-in (python.ts); anything else is this machine's
+    // python3 straight away, without a Node process in between (each `docker exec ... python` over SSH pays for it).
+    const python3 = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     writeFileSync(join(root, 'usr/local/bin/python'), [
       '#!/bin/sh',
+      'for arg in "$@"; do case "$arg" in -*) ;; *fm_m365_wire_org.py) break ;; *) exec ' + `'${python3}'` + ' "$@" ;; esac; done',
       `exec '${process.execPath}' '${await entrypoint('python')}' "$@"`,
       '',
     ].join('\n'), { mode: 0o755 });
@@ -283,11 +287,13 @@ export class ContainerRuntime {
 
   /**
    * Failed probes in the start period do not count (Docker's `start_period`). Docker ends it at the first passing
-   * probe; here it also ends when the service says it is ready: a service that listens and still fails its check is
-   * unhealthy at once, not only after the compose file's 20 s.
+   * probe; here a service that said it is ready and then answers its check with a failure counts at once too (it is
+   * unhealthy now, not only after the compose file's 20 s), while a check that gets no answer in time (a loaded
+   * machine) still does not, until the start period is over.
    */
-  private inStartPeriod(c: Container): boolean {
-    return c.view.health === 'starting' && !c.ready && this.opts.now() - c.view.startedAt < (c.startPeriodMs ?? START_PERIOD_MS);
+  private inStartPeriod(c: Container, answered: boolean): boolean {
+    if (c.view.health !== 'starting' || this.opts.now() - c.view.startedAt >= (c.startPeriodMs ?? START_PERIOD_MS)) return false;
+    return !(c.ready && answered);
   }
 
   private probeNow(c: Container): void {
@@ -299,6 +305,8 @@ export class ContainerRuntime {
   private async probe(c: Container): Promise<void> {
     if (c.view.state !== 'running') return;
     let ok = false;
+    /** The service answered, and said it is not healthy (rather than not answering in time). */
+    let answered = false;
     if (c.view.port === null) ok = true; // idle services: alive is healthy
     else {
       try {
@@ -306,6 +314,7 @@ export class ContainerRuntime {
           dispatcher: this.healthAgent, signal: AbortSignal.timeout(1000),
         } as RequestInit);
         ok = res.ok;
+        answered = true;
         await res.body?.cancel();
       } catch { ok = false; }
     }
@@ -314,7 +323,7 @@ export class ContainerRuntime {
     if (ok) {
       c.failures = 0;
       c.view.health = 'healthy';
-    } else if (!this.inStartPeriod(c)) {
+    } else if (!this.inStartPeriod(c, answered)) {
       c.failures += 1;
       if (c.failures >= HEALTH_RETRIES) c.view.health = 'unhealthy';
     }
