@@ -83,11 +83,15 @@ export function scanForSecrets(files: string[], secrets: string[]): LeakFinding[
 
 /**
  * What no artefact of a sandbox run may hold: the sandbox's credential (it opens the control API, the portal, the
- * docker daemon and the backend's admin API) and every client secret the tenant ever issued, deleted ones included.
+ * docker daemon and the backend's admin API), every client secret the tenant ever issued (deleted ones included) and
+ * every access token its authority signed.
  */
-export function sandboxSecrets(facts: Readonly<Record<string, string | undefined>>, tenant?: { knownSecretValues(): readonly string[] }): string[] {
+export function sandboxSecrets(
+  facts: Readonly<Record<string, string | undefined>>,
+  tenant?: { knownSecretValues(): readonly string[]; knownTokenValues?(): readonly string[] },
+): string[] {
   const credentialFile = facts['credential-file'];
-  return [...(credentialFile ? [readCredential(credentialFile)] : []), ...(tenant?.knownSecretValues() ?? [])];
+  return [...(credentialFile ? [readCredential(credentialFile)] : []), ...(tenant?.knownSecretValues() ?? []), ...(tenant?.knownTokenValues?.() ?? [])];
 }
 
 export const describeFinding = (finding: LeakFinding): string =>

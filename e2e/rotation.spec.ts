@@ -236,11 +236,12 @@ function scanRotationArtifacts(sandbox: SandboxHandle, outputDir: string) {
 
 let scanned = false;
 
-test('leaves neither the sandbox credential nor any secret value the tenant issued in any artifact of the rotation', async ({ sandbox }) => {
+test('leaves neither the sandbox credential nor any secret or access token the tenant issued in any artifact of the rotation', async ({ sandbox }) => {
   if (!rotationOutputDir) throw new Error('the rotation did not run in this worker');
   const { secrets, names, containerLogs, findings } = scanRotationArtifacts(sandbox, rotationOutputDir);
   scanned = true;
   expect(secrets.length).toBeGreaterThanOrEqual(3); // the credential, the seeded secret and the rotated-in one at least
+  expect(sandbox.context.tenant!.knownTokenValues().length).toBeGreaterThan(0); // and the access tokens of the run
   expect(names).toEqual(
     expect.arrayContaining([
       'trace.zip',

@@ -33,6 +33,8 @@ export interface TenantView {
   isSecretValid(appId: string, secret: string): boolean;
   /** Every secret value the tenant ever issued (for the leak scan); includes deleted ones. */
   knownSecretValues(): readonly string[];
+  /** Every access token the tenant's authority ever signed (for the leak scan of artifacts). */
+  knownTokenValues(): readonly string[];
 }
 
 /** Fault injection: a fault named `kind` fires for the next `count` matching events. */

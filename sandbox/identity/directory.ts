@@ -148,4 +148,15 @@ export class Directory implements TenantView {
   knownSecretValues(): readonly string[] {
     return [...this.issued];
   }
+
+  private tokens: () => readonly string[] = () => [];
+
+  /** The authority signs tokens, the directory answers for the tenant: it is told where the signed tokens are. */
+  trackTokens(source: () => readonly string[]): void {
+    this.tokens = source;
+  }
+
+  knownTokenValues(): readonly string[] {
+    return this.tokens();
+  }
 }

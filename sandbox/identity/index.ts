@@ -48,6 +48,7 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
         const authority = await listenHttps((request) => authorityHandler(request), tls);
         listeners.push(authority);
         const tokens = await TokenService.create(context.clock, tokenIssuer(authority.url));
+        directory.trackTokens(() => tokens.issuedTokens());
         authorityHandler = authorityApp({ baseUrl: authority.url, directory, tokens, context }).fetch;
 
         const mail = new Mail(directory, context.clock);

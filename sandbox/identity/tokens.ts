@@ -27,6 +27,8 @@ export type TokenCheck = { ok: true; claims: AccessTokenClaims } | { ok: false; 
  */
 export class TokenService {
   private readonly issuedAt = new Map<string, number>();
+  /** Every token signed, kept for the leak scans only: an access token is a secret like a client secret. */
+  private readonly issued: string[] = [];
 
   private constructor(
     private readonly clock: Clock,
@@ -68,7 +70,15 @@ export class TokenService {
       .setIssuedAt(nowS)
       .setNotBefore(nowS)
       .setExpirationTime(nowS + TOKEN_LIFETIME_S)
-      .sign(this.privateKey);
+      .sign(this.privateKey)
+      .then((token) => {
+        this.issued.push(token);
+        return token;
+      });
+  }
+
+  issuedTokens(): readonly string[] {
+    return [...this.issued];
   }
 
   async verify(token: string): Promise<TokenCheck> {
