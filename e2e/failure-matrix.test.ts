@@ -21,9 +21,9 @@
  *   a fault was armed while it ran. A run the fault fails ends (a forward fix is resumed with the faults cleared), and
  *   the next run arms from the first step not yet covered; a run that absorbs its faults (retries) covers every step.
  *
- * Cost, measured once with the machine at load 14 on 2 cores: 22 min in all (kill -9 chain 120 s, each rollback chain
- * about 55 s, the 13 Ctrl-C runs 270 s, each failing fault status 165-190 s for its five runs, Graph 429 and 503 26 s
- * each as one absorbed run, the other cases 12-26 s). Each case logs its time at the end of the file's run.
+ * Cost on 2 cores: 10.4 min with the load falling from 9 to 1 (kill -9 chain 90 s, each rollback chain about 40 s,
+ * the 13 Ctrl-C runs 170 s, token faults 40-50 s a status for five runs each, Graph 401 94 s, Graph 429 and 503 14 s
+ * each as one absorbed run, the other cases 4-11 s); 22 min at load 14. Each case logs its time at the end of the run.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
