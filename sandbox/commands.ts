@@ -67,25 +67,31 @@ export function sandboxUp(options: SandboxOptions & { watchPid?: number }, io: C
     const watch = options.watchPid ? ['--watch-pid', String(options.watchPid)] : [];
     const child = spawn(process.execPath, ['--import', tsxLoader(), daemon, '--dir', dir, ...watch], {
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      // The channel carries the daemon's readiness notification: no polling of its state file.
+      stdio: ['ignore', logFd, logFd, 'ipc'],
       env: process.env,
     });
     closeSync(logFd);
     let exited: number | null = null;
-    child.once('exit', (code) => {
-      exited = code ?? 1;
+    const outcome = await new Promise<'ready' | 'ended'>((resolve) => {
+      const timer = setTimeout(() => resolve('ended'), UP_TIMEOUT_MS);
+      child.once('message', () => {
+        clearTimeout(timer);
+        resolve('ready');
+      });
+      child.once('exit', (code) => {
+        exited = code ?? 1;
+        clearTimeout(timer);
+        resolve('ended');
+      });
     });
-    const deadline = Date.now() + UP_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      const state = readState(dir);
-      if (state && state.pid === child.pid) {
-        child.unref();
-        io.stdout(`sandbox up (pid ${state.pid}, log ${join(dir, 'logs', 'sandbox.log')})`);
-        printFacts(state.facts, io);
-        return EXIT.ok;
-      }
-      if (exited !== null) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const state = outcome === 'ready' ? readState(dir) : undefined;
+    if (state && state.pid === child.pid) {
+      if (child.connected) child.disconnect();
+      child.unref();
+      io.stdout(`sandbox up (pid ${state.pid}, log ${join(dir, 'logs', 'sandbox.log')})`);
+      printFacts(state.facts, io);
+      return EXIT.ok;
     }
     if (exited === null && child.pid) process.kill(child.pid, 'SIGKILL');
     io.stderr(`sandbox failed to start; see ${logPath}`);
@@ -104,6 +110,8 @@ export function sandboxDown(options: SandboxOptions, io: CommandIO): Promise<num
       return EXIT.ok;
     }
     process.kill(state.pid, 'SIGTERM');
+    // A poll: the daemon is not this process's child (it outlived its `up`), and Node offers no event for the exit of
+    // another process (no pidfd).
     const deadline = Date.now() + 5_000;
     while (isAlive(state.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');

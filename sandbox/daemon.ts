@@ -39,6 +39,9 @@ try {
   }, 500);
   writeState(dir, { pid: process.pid, startedAt: new Date().toISOString(), facts: { ...sandbox.facts } });
   sandbox.context.log.write('daemon', `ready pid=${process.pid}`);
+  // The readiness notification `runbook sandbox up` waits on (its IPC channel), then the channel goes: this process
+  // outlives the one that started it.
+  process.send?.({ type: 'ready' }, () => process.disconnect?.());
 } catch (error) {
   process.stderr.write(`sandbox failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

@@ -17,7 +17,7 @@ export function isFaultKind(kind: string): kind is FaultKind {
   return Object.hasOwn(FAULT_KINDS, kind);
 }
 
-/** Armed faults, each firing for its next `count` matching events (default 1), in the order they were armed. */
+/** Armed faults, each firing for its next `count` matching events (default 1, after `params.skip` of them), in the order they were armed. */
 export function createFaults(): Faults {
   let armed: Array<FaultSpec & { count: number }> = [];
   return {
@@ -31,6 +31,13 @@ export function createFaults(): Faults {
       const index = armed.findIndex((fault) => fault.kind === kind && matches(fault));
       const fault = armed[index];
       if (!fault) return undefined;
+      // `params.skip`: let that many matching events pass first, to aim a fault at the Nth request (e.g. the SSH
+      // command after an upload) without racing the client from outside.
+      const skip = Number(fault.params?.skip ?? 0);
+      if (skip > 0) {
+        fault.params = { ...fault.params, skip: skip - 1 };
+        return undefined;
+      }
       fault.count -= 1;
       if (fault.count === 0) armed.splice(index, 1);
       return { kind: fault.kind, count: 1, ...(fault.params ? { params: fault.params } : {}) };

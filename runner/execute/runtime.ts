@@ -1,5 +1,10 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { repoRoot } from '../../common/repo.ts';
 import type { Block } from '../model.ts';
 import { reviveMessage } from '../../common/diagnostics.ts';
 import type { RunMessage } from '../report/events.ts';
@@ -102,10 +107,64 @@ export function preloadBlockThread(modules: string[]): PreloadedThread {
   };
 }
 
-/** The worker entry: the bundle's own chunk when running bundled, else the TypeScript source (tsx is loaded). */
+
+/**
+ * The worker entry: the bundle's own chunk when running bundled. From the TypeScript sources (the tests, a library
+ * use), a bundle of the worker built once per source change: a thread that registers tsx and loads the sources takes
+ * about three times as long to start (seconds on a loaded machine), and a rollback waits for its fresh thread. The
+ * sources through tsx only when that build fails.
+ */
 function workerUrl(): URL {
   const bundled = new URL('./block-worker.mjs', import.meta.url);
-  return import.meta.url.endsWith('.ts') || !existsSync(bundled) ? new URL('./worker-source.mjs', import.meta.url) : bundled;
+  if (!import.meta.url.endsWith('.ts') && existsSync(bundled)) return bundled;
+  return (sourceWorker ??= buildSourceWorker());
+}
+
+let sourceWorker: URL | undefined;
+
+function buildSourceWorker(): URL {
+  const fallback = new URL('./worker-source.mjs', import.meta.url);
+  try {
+    const root = repoRoot();
+    // Keyed by every source the worker may import (path, size, modification time: no file is read) and the lock file.
+    const hash = createHash('sha256');
+    for (const dir of ['runner', 'common']) {
+      for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile() || !/\.(ts|mjs|js)$/.test(entry.name) || entry.name.includes('.test.')) continue;
+        const file = path.join(entry.parentPath, entry.name);
+        const { size, mtimeMs } = statSync(file);
+        hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+      }
+    }
+    hash.update(String(statSync(path.join(root, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs ?? ''));
+    const outdir = path.join(root, 'node_modules', '.cache', 'runbook-worker', hash.digest('hex').slice(0, 16));
+    const entry = path.join(outdir, 'block-worker.mjs');
+    if (!existsSync(entry)) {
+      // Built aside and renamed into place: test files running side by side never load half a bundle.
+      const temp = `${outdir}.${process.pid}.tmp`;
+      const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+      esbuild.buildSync({
+        entryPoints: { 'block-worker': path.join(root, 'runner', 'execute', 'worker.ts') },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        packages: 'external',
+        tsconfig: path.join(root, 'tsconfig.json'),
+        outdir: temp,
+        outExtension: { '.js': '.mjs' },
+        logLevel: 'silent',
+      });
+      try {
+        renameSync(temp, outdir);
+      } catch {
+        rmSync(temp, { recursive: true, force: true });
+      }
+    }
+    return existsSync(entry) ? pathToFileURL(entry) : fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 const KILL_GRACE_MS = 100;

@@ -48,10 +48,15 @@ export function testStateHome(): string {
   return (stateHome ??= mkdtempSync(path.join(os.tmpdir(), 'runbook-state-')));
 }
 
-/** Runs the real CLI as a user would, without a TTY. `onStdout` may act on the live output (e.g. send a signal). */
+/** Runs the real CLI as a user would, without a TTY. `onStdout`/`onStderr` may act on the live output (e.g. send a signal). */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    onStdout?: (text: string, child: ReturnType<typeof spawn>) => void;
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], {
@@ -65,7 +70,10 @@ export function runCli(
       stdout += chunk.toString();
       options.onStdout?.(stdout, child);
     });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr, child);
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createFaults as faults } from '../faults.ts';
-import { takeUnhealthy, wrapClipboard } from './faults.ts';
+import { sshDropPolicy, takeUnhealthy, wrapClipboard } from './faults.ts';
 
 describe('platform faults', () => {
   it('truncates or newline-pads one clipboard read, then reads clean again', () => {
@@ -25,5 +25,14 @@ describe('platform faults', () => {
     assert.equal(takeUnhealthy(f, 'curateme-backend-b2b'), false);
     assert.equal(takeUnhealthy(f, 'curateme-backend-gateway'), true);
     assert.equal(takeUnhealthy(f, 'curateme-backend-gateway'), false);
+  });
+
+  it('lets params.skip events pass before an ssh-drop fires (aimed at the command after an upload)', () => {
+    const f = faults();
+    const policy = sshDropPolicy(f);
+    f.inject({ kind: 'ssh-drop', params: { skip: 1, afterBytes: 40 } });
+    assert.equal(policy(), undefined);
+    assert.equal(policy(), 40);
+    assert.equal(policy(), undefined);
   });
 });
