@@ -211,7 +211,8 @@ describe('cancellation that stops', () => {
         // Time itself is under test: the block must be stopped at its 300 ms timeout, before this late write.
         "await sleep(1500); await fs.appendFile('log', 'late\\n')",
         fence,
-        // Waits past the moment the block's write would have come.
+        // Time itself again: a write that must never come cannot be awaited, so the rollback outlasts the moment it
+        // would have come (1.5 s after the block began) before it writes its own line.
         `${fence}ts rollback timeout=10s`,
         "await sleep(2500); await fs.appendFile('log', 'undo slow\\n')",
         fence,
@@ -261,14 +262,16 @@ describe('cancellation that stops', () => {
 describe('a block cannot crash the runner', () => {
   const cases: [string, string, RegExp][] = [
     ['process.exit(0)', 'process.exit(0)', /Unexpected process\.exit\(0\) in a step block/],
-    ['an unhandled rejection', "void Promise.reject(new Error('lost promise'))\nawait sleep(5000)", /lost promise/],
-    ['a throwing timer', "setTimeout(() => { throw new Error('timer threw') }, 10)\nawait sleep(5000)", /timer threw/],
+    // The block then waits on a promise that never settles: only the crash can end it (or, were it missed, the
+    // step's timeout, whose message the case does not accept).
+    ['an unhandled rejection', "void Promise.reject(new Error('lost promise'))\nawait new Promise(() => {})", /lost promise/],
+    ['a throwing timer', "setTimeout(() => { throw new Error('timer threw') }, 10)\nawait new Promise(() => {})", /timer threw/],
     ['a BigInt value', 'return 10n', /the value step s returned cannot be recorded in the journal: .*BigInt/],
     ['a cycle in the state', 'const a = {}\na.self = a\nstate.loop = a', /the shared state cannot be recorded in the journal: .*circular/],
   ];
   for (const [name, body, message] of cases) {
     it(`${name} fails the step (exit 1, its rollback runs), never exits 0, never leaves the lock`, async () => {
-      const { file, dir, log } = await fixture(section('s', { body }));
+      const { file, dir, log } = await fixture(section('s', { body, attributes: 'timeout=30s' }));
       // The lock lives in the user's state folder: this run's own, to read back.
       const run = await runCli(['run', file], { cwd: dir, env: { XDG_STATE_HOME: path.join(dir, 'state') } });
       assert.equal(run.code, 1, run.stdout + run.stderr);

@@ -235,11 +235,17 @@ describe('the journal as evidence', () => {
     // Everything a line of the runner has that a reader of the journal can copy: the link to the line before, and a
     // seal (the last line's commitment, as good a guess as any). The key that would open the commitment lives only in
     // the runner's memory.
-    // The runner writes this block's begin in a turn of its own: the forger waits for it to be the last line (it has
-    // no channel from the runner but the file), or its link would break first and the seal would go untested.
+    // The runner writes this block's begin in a turn of its own: the forger waits for it to be the last line (the
+    // file is its only channel from the runner: it watches it), or its link would break first and the seal would go
+    // untested.
     const { dir, resumed } = await killedForgery([
-      'let last = \'\'',
-      "while (!(last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)).includes('\"block-begin\"')) await sleep(5)",
+      "const lastLine = async () => (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
+      "const { watch } = await import('node:fs')",
+      'const last = await new Promise((resolve) => {',
+      "  const check = async () => { const line = await lastLine(); if (line.includes('\"block-begin\"')) { watcher.close(); resolve(line) } }",
+      '  const watcher = watch(journal, () => void check())',
+      '  void check()',
+      '})',
       "const { createHash, randomBytes } = await import('node:crypto')",
       "const prev = createHash('sha256').update(last).digest('hex')",
       "const line = { prev, seal: JSON.parse(last).next, next: createHash('sha256').update(randomBytes(32)).digest('hex'), event: { kind: 'step-end', stepId: 'two', status: 'passed', durationMs: 1 } }",
