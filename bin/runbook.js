@@ -3,15 +3,14 @@
 // changes (cached in node_modules/.cache/runbook-cli/), so a run does not carry a TypeScript loader: the loader's
 // thread and transpiling at start would slow every run and every command a runbook starts. If the bundle cannot be
 // built, the sources run through tsx instead.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { esmPackagesPlugin } from '../common/esm-packages.mjs';
+import { sourceKey } from '../common/source-key.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIRS = ['cli', 'common', 'runner', 'checks', 'sandbox'];
-const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
 
 // `runbook plan | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
 process.stdout.on('error', (error) => {
@@ -19,26 +18,10 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-/** A key that changes whenever any source file does (by path, size and modification time: no file is read). */
-function sourceKey() {
-  const hash = createHash('sha256');
-  for (const dir of SOURCE_DIRS) {
-    for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !SOURCE.test(entry.name) || entry.name.includes('.test.')) continue;
-      const file = path.join(entry.parentPath, entry.name);
-      const { size, mtimeMs } = statSync(file);
-      hash.update(`${file}\0${size}\0${mtimeMs}\n`);
-    }
-  }
-  hash.update(statSync(path.join(root, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs.toString() ?? '');
-  // This file holds the build options: a change to them is a new bundle too.
-  hash.update(statSync(fileURLToPath(import.meta.url)).mtimeMs.toString());
-  return hash.digest('hex').slice(0, 16);
-}
-
 async function bundled() {
   const cache = path.join(root, 'node_modules', '.cache', 'runbook-cli');
-  const outdir = path.join(cache, `cli-${sourceKey()}`);
+  // This file holds the build options: a change to them is a new bundle too.
+  const outdir = path.join(cache, `cli-${sourceKey(root, SOURCE_DIRS, [fileURLToPath(import.meta.url)])}`);
   const entry = path.join(outdir, 'cli.mjs');
   if (existsSync(entry)) return entry;
   const { build } = await import('esbuild');

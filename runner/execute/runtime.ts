@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { repoRoot } from '../../common/repo.ts';
+import { sourceKey } from '../../common/source-key.mjs';
 import type { Block } from '../model.ts';
 import { reviveMessage } from '../../common/diagnostics.ts';
 import type { RunMessage } from '../report/events.ts';
@@ -126,18 +126,8 @@ function buildSourceWorker(): URL {
   const fallback = new URL('./worker-source.mjs', import.meta.url);
   try {
     const root = repoRoot();
-    // Keyed by every source the worker may import (path, size, modification time: no file is read) and the lock file.
-    const hash = createHash('sha256');
-    for (const dir of ['runner', 'common']) {
-      for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
-        if (!entry.isFile() || !/\.(ts|mjs|js)$/.test(entry.name) || entry.name.includes('.test.')) continue;
-        const file = path.join(entry.parentPath, entry.name);
-        const { size, mtimeMs } = statSync(file);
-        hash.update(`${file}\0${size}\0${mtimeMs}\n`);
-      }
-    }
-    hash.update(String(statSync(path.join(root, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs ?? ''));
-    const outdir = path.join(root, 'node_modules', '.cache', 'runbook-worker', hash.digest('hex').slice(0, 16));
+    // Keyed by every source the worker may import and the lock file.
+    const outdir = path.join(root, 'node_modules', '.cache', 'runbook-worker', sourceKey(root, ['runner', 'common']));
     const entry = path.join(outdir, 'block-worker.mjs');
     if (!existsSync(entry)) {
       // Built aside and renamed into place: test files running side by side never load half a bundle.

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { esmPackagesPlugin } from '../../common/esm-packages.mjs';
 import { repoPath } from '../../common/repo.ts';
+import { sourceKey } from '../../common/source-key.mjs';
 
 /**
  * The programs the sandbox starts as separate processes: the containers' processes, the image's `python` and the
@@ -22,25 +23,6 @@ export type Entrypoint = keyof typeof entries;
 const outdir = repoPath('node_modules', '.cache', 'runbook-sandbox');
 let built: Promise<Record<Entrypoint, string>> | undefined;
 
-/**
- * What the bundles are made of, by path, size and modification time (no file is read): the sources they can import
- * (sandbox/ and common/) and the installed packages. An unchanged key means the bundles on disk are current, and a
- * sandbox starts without running esbuild at all.
- */
-function sourceKey(): string {
-  const hash = createHash('sha256');
-  for (const dir of ['sandbox', 'common']) {
-    for (const entry of readdirSync(repoPath(dir), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !/\.(ts|tsx|mts|mjs|js)$/.test(entry.name) || entry.name.includes('.test.')) continue;
-      const file = join(entry.parentPath, entry.name);
-      const { size, mtimeMs } = statSync(file);
-      hash.update(`${file}\0${size}\0${mtimeMs}\n`);
-    }
-  }
-  hash.update(statSync(repoPath('package-lock.json'), { throwIfNoEntry: false })?.mtimeMs.toString() ?? '');
-  return hash.digest('hex').slice(0, 16);
-}
-
 /** The bundles built for `key` before, if they are all still there. */
 function builtBefore(manifest: string): Record<Entrypoint, string> | undefined {
   try {
@@ -52,7 +34,9 @@ function builtBefore(manifest: string): Record<Entrypoint, string> | undefined {
 }
 
 async function bundle(): Promise<Record<Entrypoint, string>> {
-  const manifest = join(outdir, `manifest-${sourceKey()}.json`);
+  // What the bundles are made of: the sources they can import (sandbox/ and common/) and the installed packages. An
+  // unchanged key means the bundles on disk are current, and a sandbox starts without running esbuild at all.
+  const manifest = join(outdir, `manifest-${sourceKey(repoPath(), ['sandbox', 'common'])}.json`);
   const known = builtBefore(manifest);
   if (known) return known;
   const { build } = await import('esbuild');

@@ -1,0 +1,1 @@
+export function sourceKey(root: string, dirs: string[], alsoFiles?: string[]): string;
