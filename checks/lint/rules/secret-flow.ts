@@ -104,8 +104,11 @@ function parse(code: string): ts.SourceFile {
   return ts.createSourceFile('block.ts', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
 }
 
-/** Learns from one block: secret files named, variables and state keys that receive a secret (to a fixpoint). */
-function learn(source: ts.SourceFile, flow: Flow, setup: boolean): void {
+/**
+ * Learns from one block (or a function's body): secret files named, variables and state keys that receive a secret,
+ * functions defined (to a fixpoint).
+ */
+function learn(source: ts.Node, flow: Flow, setup: boolean): void {
   for (let changed = true; changed; ) {
     changed = false;
     const mark = (name: string) => {
@@ -162,27 +165,20 @@ function learnFunction(name: string, fn: ts.FunctionLikeDeclaration, flow: Flow,
   const parameters = fn.parameters.map((parameter) => (ts.isIdentifier(parameter.name) ? parameter.name.text : ''));
   const returned = returnedExpressions(fn);
   if (returned.some((expression) => isSecret(expression, flow))) flow.returnsSecret.add(name);
-  // With every parameter taken for a secret, and what the body derives from them (to a fixpoint, on a scratch copy).
-  const scratch: Flow = { ...flow, tainted: new Set([...flow.tainted, ...parameters.filter(Boolean)]) };
-  if (fn.body) learnBody(fn.body, scratch);
+  // With every parameter taken for a secret, and what the body derives from them, learned on a scratch copy: what is
+  // secret only because a parameter is taken for one must not reach the document's flow.
+  const scratch: Flow = {
+    ...flow,
+    tainted: new Set([...flow.tainted, ...parameters.filter(Boolean)]),
+    returnsSecret: new Set(flow.returnsSecret),
+    passesThrough: new Set(flow.passesThrough),
+    defined: new Set(flow.defined),
+    commandHelpers: new Map(flow.commandHelpers),
+  };
+  if (fn.body) learn(fn.body, scratch, false);
   if (returned.some((expression) => isSecret(expression, scratch))) flow.passesThrough.add(name);
   if (setup) learnCommandHelper(name, fn, parameters, flow);
   return flow.returnsSecret.size + flow.passesThrough.size !== before;
-}
-
-/** Local variables of a function body that receive a secret, given what `flow` already holds. */
-function learnBody(body: ts.Node, flow: Flow): void {
-  for (let changed = true; changed; ) {
-    changed = false;
-    const visit = (node: ts.Node): void => {
-      if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && !flow.tainted.has(node.name.text) && isSecret(node.initializer, flow)) {
-        flow.tainted.add(node.name.text);
-        changed = true;
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(body);
-  }
 }
 
 /** A setup helper that puts a parameter on a command line: a secret passed to it is on that command line. */
