@@ -44,9 +44,6 @@ interface JournalLine {
   event: RunEvent;
 }
 
-/** The events that may open a writer's segment of the journal: only a runner starting (a run, or a resume) writes one. */
-const OPENS_SEGMENT = new Set<RunEvent['kind']>(['run-begin']);
-
 /**
  * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
  * event that changes what a resume would do. The lines of one turn of the event loop go out in one write, at the
@@ -173,7 +170,8 @@ export function readJournal(dir: string): JournalRecord {
       const got = typeof entry.prev === 'string' ? `\`${entry.prev.slice(0, 12)}…\`` : 'no digest';
       return { meta, events, dir, lines: index, writers, broken: breakAt(index, `Unexpected link ${got}, expected \`${head.slice(0, 12)}…\` (the digest of the line before)`) };
     }
-    if (entry.seal === undefined ? !OPENS_SEGMENT.has(entry.event.kind) : typeof entry.seal !== 'string' || commitment === undefined || digest(Buffer.from(entry.seal, 'hex')) !== commitment) {
+    // Only a runner starting (a run, or a resume) writes a line without a seal: its run-begin.
+    if (entry.seal === undefined ? entry.event.kind !== 'run-begin' : typeof entry.seal !== 'string' || commitment === undefined || digest(Buffer.from(entry.seal, 'hex')) !== commitment) {
       const found = entry.seal === undefined ? 'line without the runner\'s seal' : 'seal that does not open the runner\'s last commitment';
       return { meta, events, dir, lines: index, writers, broken: breakAt(index, `Unexpected ${found}, expected the key committed to by the line before (a \`${entry.event.kind}\` line written by something other than the runner)`) };
     }
