@@ -50,6 +50,9 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
 
   const server = new Server({ hostKeys: [opts.hostKeyPem] }, (client) => {
     connections.add(client);
+    // Replies are small and many: with Nagle's algorithm on, each waited for a delayed ACK
+    // (~40 ms on loopback), and every command over the shared connection paid that two or three times.
+    (client as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     client.on('close', () => connections.delete(client));
     client.on('error', (err) => log(`ssh connection error: ${err.message}`));
 
