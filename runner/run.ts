@@ -7,7 +7,7 @@ import { Journal, type RunMeta } from './journal/journal.ts';
 import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
 import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
-import { compileRunbook, globalsUsedBy } from './execute/compile.ts';
+import { compileRunbook, globalsUsedBy, ZX_LIBRARY_GLOBALS } from './execute/compile.ts';
 import { preloadBlockThread } from './execute/runtime.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
@@ -79,12 +79,14 @@ async function targetCa(target: ResolvedTarget): Promise<string | undefined> {
 }
 
 /**
- * `msal` and `graph` are heavy to import; a run pays for them only when its blocks name them, by the same reading
- * that decides what each block receives (compile.ts). The block thread loads them (runtime.ts).
+ * `msal`, `graph` and the whole of zx (for `fs`, `glob`, `YAML`, `sleep`, `retry`) are heavy to load; a run pays for
+ * them only when its blocks name them, by the same reading that decides what each block receives (compile.ts). The
+ * block thread loads them (runtime.ts, libraries.ts).
  */
 function blockModules(runbook: Runbook): string[] {
   const named = new Set(runbook.blocks.flatMap((block) => globalsUsedBy(block.code)));
-  return ['msal', 'graph'].filter((name) => named.has(name));
+  const modules = ['msal', 'graph'].filter((name) => named.has(name));
+  return ZX_LIBRARY_GLOBALS.some((name) => named.has(name)) ? [...modules, 'zx'] : modules;
 }
 
 /** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */

@@ -16,6 +16,9 @@ export const BLOCK_GLOBALS = [
   'YAML', 'glob', 'which', 'quote', 'fetch', 'signal', 'msal', 'graph', 'trust', 'refuse',
 ] as const;
 
+/** The block names that come from the whole of zx rather than its core: loaded only for a document naming one. */
+export const ZX_LIBRARY_GLOBALS = ['fs', 'glob', 'YAML', 'sleep', 'retry'] as const;
+
 // A name not inside a longer identifier. `${` (template interpolation) is no use of `$`.
 const GLOBAL_USE = new Map(BLOCK_GLOBALS.map((name) => [name, new RegExp(`(?<![\\w$])${name.replace('$', '\\$')}(?![\\w$]|(?<=\\$)\\{)`)]));
 

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { writePrivateFile } from '../../common/private-files.ts';
-import { expect } from 'expect';
-import { $ as zx$, fs, glob, quote, retry, sleep, which, YAML, type LogEntry } from 'zx';
+import type { LogEntry } from 'zx';
+import { expect, zxCore } from './libraries.ts';
 import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
@@ -56,7 +56,10 @@ export interface Net {
 export interface ContextDeps {
   /** Starts the commands of `$` (spawner.ts); Node's own spawn when absent. */
   spawn?: typeof import('node:child_process').spawn;
-  /** Modules blocks use by name (`msal`, `graph`), loaded once per run and only when the document uses them. */
+  /**
+   * Modules blocks use by name, loaded once per run and only when the document uses them: `msal`, `graph`, and `zx`
+   * (the whole of zx, for `fs`, `glob`, `YAML`, `sleep`, `retry`; see libraries.ts).
+   */
   modules: Record<string, unknown>;
   net: Net;
   cwd: string;
@@ -74,6 +77,7 @@ export interface ContextDeps {
   onPid?: (pid: number) => void;
 }
 
+const { $: zx$, quote, which } = zxCore;
 type Shell = typeof zx$;
 
 /**
@@ -273,17 +277,18 @@ export function createRunScope(deps: ContextDeps): Record<string, unknown> {
 
 /** The names every block and setup block see alike: the run's state and target, and the libraries. */
 function sharedNames(deps: ContextDeps) {
+  const zx = deps.modules['zx'] as typeof import('zx') | undefined;
   return {
     state: deps.state,
     target: deps.target,
     expect,
-    fs,
+    fs: zx?.fs,
     path: nodePath,
     os,
-    sleep,
-    retry,
-    YAML,
-    glob,
+    sleep: zx?.sleep,
+    retry: zx?.retry,
+    YAML: zx?.YAML,
+    glob: zx?.glob,
     which,
     quote,
     fetch: deps.fetch,

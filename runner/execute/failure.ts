@@ -1,10 +1,12 @@
 import { stripVTControlCharacters } from 'node:util';
-import { ProcessOutput } from 'zx';
 import { diagnostic, type RunRule } from '../../common/diagnostics.ts';
 import type { Block } from '../model.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { Redactor } from './redact.ts';
 import { locate, safely, thrownText, type SourceMapper } from './locate.ts';
+import { zxCore } from './libraries.ts';
+
+const { ProcessOutput } = zxCore;
 
 const ERRORISH = /error|fail|fatal|denied|refused|invalid|not found|no such|cannot|unable|timed out|AADSTS|exception/i;
 const MAX_DETAIL_LINES = 20;

@@ -10,6 +10,7 @@ import { OutputCapture } from './capture.ts';
 import { loadCompiled, type BlockFunction } from './compile.ts';
 import { createBlockContext, createRunScope, type ContextDeps, type Net, type StepResult } from './context.ts';
 import { describeError } from './failure.ts';
+import { loadZxLibrary } from './libraries.ts';
 import { Redactor } from './redact.ts';
 import { REFUSED } from './refuse.ts';
 import { createSpawner } from './spawner.ts';
@@ -107,6 +108,7 @@ const values = new Map<string, unknown>();
  */
 async function blockRuntime(caPem: string | undefined, names: string[]): Promise<{ net: Net; fetch: typeof globalThis.fetch; modules: Record<string, unknown> }> {
   const modules: Record<string, unknown> = {};
+  if (names.includes('zx')) modules['zx'] = loadZxLibrary();
   if (names.includes('msal')) modules['msal'] = await import('@azure/msal-node');
   if (names.includes('graph')) modules['graph'] = await import('@microsoft/microsoft-graph-client');
   const tls = caPem ? await import('../../common/net/tls.ts') : undefined;
@@ -117,7 +119,8 @@ async function blockRuntime(caPem: string | undefined, names: string[]): Promise
   };
   return {
     modules,
-    fetch: tls ? (tls.createFetch(caPem) as typeof globalThis.fetch) : globalThis.fetch,
+    // Node loads its fetch (undici, tens of milliseconds) when `globalThis.fetch` is first read: not before a block calls it.
+    fetch: tls ? (tls.createFetch(caPem) as typeof globalThis.fetch) : (input, init) => globalThis.fetch(input, init),
     net: {
       caPem,
       msalNetworkClient: msal ? () => msal.createMsalNetworkClient(caPem) : unavailable('msalNetworkClient'),

@@ -160,6 +160,16 @@ describe('running a runbook', () => {
     assert.equal(text.includes('hunter2-canary-value'), false);
     assert.match(text, /\[secret:TOKEN\]/);
   });
+
+  // The rest of zx (fs-extra, globby, YAML: most of a block thread's start) is loaded only for a document naming it.
+  it("loads zx's libraries only for a document whose blocks name one", async () => {
+    const probe = `const { createRequire } = await import('node:module')\nreturn Object.keys(createRequire(import.meta.url).cache).some((file) => file.endsWith('vendor-extra.cjs'))`;
+    const plain = await run(`# A\n${fence}ts step\n${probe}\n${fence}\n${fence}ts verify\nexpect(result.value).toBe(false)\n${fence}\n`);
+    assert.deepEqual(plain.reporter.of('step-end').map((event) => [event.stepId, event.status]), [['a', 'passed']]);
+    const naming = await run(`# A\n${fence}ts step\nconsole.log(YAML.stringify({ a: 1 }).trim(), typeof fs.pathExists, typeof glob, typeof sleep, typeof retry)\n${probe}\n${fence}\n${fence}ts verify\nexpect(result.value).toBe(true)\n${fence}\n`);
+    assert.deepEqual(naming.reporter.of('step-end').map((event) => [event.stepId, event.status]), [['a', 'passed']]);
+    assert.deepEqual(naming.reporter.of('output').map((event) => event.text), ['a: 1 function function function function']);
+  });
 });
 
 describe('on-demand steps', () => {
