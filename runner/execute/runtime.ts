@@ -85,7 +85,7 @@ export interface PreloadedThread {
   dispose(): Promise<void>;
 }
 
-export function preloadBlockThread(modules: string[]): PreloadedThread {
+export function preloadBlockThread(modules: string[] = []): PreloadedThread {
   let worker: Worker | undefined = newThread({ modules });
   // Nothing of a thread no run adopted is worth reporting: it ran nothing of the document.
   worker.on('error', () => {});
