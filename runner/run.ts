@@ -8,7 +8,7 @@ import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
 import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
 import { compileRunbook, globalsUsedBy, ZX_LIBRARY_GLOBALS } from './execute/compile.ts';
-import { preloadBlockThread, type PreloadedThread } from './execute/runtime.ts';
+import { preloadBlockThread, takeEarlyBlockThread, type PreloadedThread } from './execute/runtime.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
@@ -130,8 +130,8 @@ function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunR
 export async function runFile(request: RunRequest): Promise<RunResult> {
   // The block thread loads (zx, expect: the largest part of a run's start) while the document is parsed and planned,
   // the sandbox starts and the locks are taken; nothing of the document runs in it before the engine seeds it. A run
-  // that stops before its first block ends it unused.
-  const preloaded = preloadBlockThread();
+  // that stops before its first block ends it unused. The one bin/runbook.js started, loading since the process began.
+  const preloaded = takeEarlyBlockThread() ?? preloadBlockThread();
   try {
     return await runPreloaded(request, preloaded);
   } finally {
