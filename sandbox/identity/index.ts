@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 import type { MutableSandboxContext } from '../context.ts';
 import { CONTROL_PREFIX, controlApp, requireCredential } from '../control.ts';
@@ -47,7 +48,7 @@ export function createIdentityComponent(options: IdentityOptions = {}): SandboxC
         let authorityHandler: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
         const authority = await listenHttps((request) => authorityHandler(request), tls);
         listeners.push(authority);
-        const tokens = await TokenService.create(context.clock, tokenIssuer(authority.url));
+        const tokens = await TokenService.create(context.clock, tokenIssuer(authority.url), join(dirname(context.ca.certPath), 'token-signing.key'));
         directory.trackTokens(() => tokens.issuedTokens());
         authorityHandler = authorityApp({ baseUrl: authority.url, directory, tokens, context }).fetch;
 

@@ -1,5 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { decodeJwt, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { writePrivateFileSync } from '../../common/private-files.ts';
 import type { Clock } from '../types.ts';
 import { GRAPH_RESOURCE, SEED } from './seed.ts';
 
@@ -18,8 +20,9 @@ export type TokenCheck = { ok: true; claims: AccessTokenClaims } | { ok: false; 
 
 /**
  * Signs Graph access tokens the way Entra does for client credentials (v1.0 tokens: `appid`, `roles`, `tid`, audience
- * https://graph.microsoft.com) and verifies them for the sandbox's Graph. Keys are per process, so a token from a
- * previous sandbox never verifies.
+ * https://graph.microsoft.com) and verifies them for the sandbox's Graph. Only tokens this process issued verify (it
+ * keeps their `uti`), so a token from a previous sandbox never does, although the signing key is kept in the sandbox
+ * folder like its CA (a 2048-bit RSA key pair took up to half a second of every start to generate).
  *
  * Lifetime is judged by the token's REAL age, not by sandbox time: msal-node caches tokens on the real clock, and a
  * token it still considers fresh must not be rejected because a test advanced the sandbox clock by days. Claims
@@ -38,8 +41,9 @@ export class TokenService {
     readonly jwk: JWK,
   ) {}
 
-  static async create(clock: Clock, issuer: string): Promise<TokenService> {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  /** `keyFile`: where the signing key is kept (mode 600), made on first use; without one, a key for this process. */
+  static async create(clock: Clock, issuer: string, keyFile?: string): Promise<TokenService> {
+    const { privateKey, publicKey } = await signingKey(keyFile);
     const jwk = await exportJWK(publicKey);
     const kid = createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 27);
     return new TokenService(clock, issuer, privateKey, publicKey, { ...jwk, kid, use: 'sig', alg: 'RS256' });
@@ -109,4 +113,15 @@ export class TokenService {
       return { ok: false, message: 'Access token validation failure. Invalid signature.' };
     }
   }
+}
+
+async function signingKey(keyFile: string | undefined): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
+  if (keyFile && existsSync(keyFile)) {
+    const pem = readFileSync(keyFile, 'utf8');
+    const spki = createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+    return { privateKey: await importPKCS8(pem, 'RS256', { extractable: true }), publicKey: await importSPKI(spki, 'RS256', { extractable: true }) };
+  }
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  if (keyFile) writePrivateFileSync(keyFile, await exportPKCS8(pair.privateKey));
+  return pair;
 }

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { Plugin } from 'esbuild';
 import { esmPackagesPlugin } from '../../common/esm-packages.mjs';
 import { repoPath } from '../../common/repo.ts';
 import { sourceKey } from '../../common/source-key.mjs';
 
 /**
- * The programs the sandbox starts as separate processes: the containers' processes, the image's `python` and the
- * VPS's `docker`. Each runs many times per rotation (every `docker ps` over SSH is one), so they are bundled once per
+ * The programs the sandbox starts as separate processes: the backend containers' process, the image's `python` (for
+ * the one script it performs itself) and the VPS's `docker`. Each runs many times per rotation (every `docker ps` over SSH is one), so they are bundled once per
  * sandbox process into plain ES modules that start without a TypeScript loader: about a third of the start-up time.
  * Packages stay external and resolve from this repository, which is why the bundles live in its node_modules cache.
  */
 const entries = {
   backend: repoPath('sandbox', 'platform', 'backend', 'main.ts'),
-  worker: repoPath('sandbox', 'platform', 'backend', 'worker.ts'),
   python: repoPath('sandbox', 'platform', 'backend', 'python.ts'),
   docker: repoPath('sandbox', 'platform', 'docker', 'cli.ts'),
 };
@@ -21,6 +21,29 @@ const entries = {
 export type Entrypoint = keyof typeof entries;
 
 const outdir = repoPath('node_modules', '.cache', 'runbook-sandbox');
+
+/**
+ * msal-node imports jsonwebtoken at its top but signs with it only for a certificate credential, which the backend
+ * never has; loading it (and semver, which it runs at load) was a fifth of a backend's start. The bundles get a
+ * stand-in that loads the real package on first use.
+ */
+const lazyJsonwebtoken: Plugin = {
+  name: 'lazy-jsonwebtoken',
+  setup(build) {
+    build.onResolve({ filter: /^jsonwebtoken$/ }, () => ({ path: 'jsonwebtoken', namespace: 'lazy' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: [
+        "import { createRequire } from 'node:module';",
+        'let real;',
+        // Resolved from the bundle's folder (node_modules/.cache/...), which finds this repository's package.
+        "const load = () => (real ??= createRequire(import.meta.url)('jsonwebtoken'));",
+        'export default new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: outdir,
+    }));
+  },
+};
 let built: Promise<Record<Entrypoint, string>> | undefined;
 
 /** The bundles built for `key` before, if they are all still there. */
@@ -48,7 +71,7 @@ async function bundle(): Promise<Record<Entrypoint, string>> {
     format: 'esm',
     target: 'node20',
     // ES-module-only packages (msal-node, hono) are bundled in: a container's start is mostly module loading.
-    plugins: [esmPackagesPlugin(repoPath())],
+    plugins: [lazyJsonwebtoken, esmPackagesPlugin(repoPath())],
     outExtension: { '.js': '.mjs' },
     write: false,
     logLevel: 'silent',

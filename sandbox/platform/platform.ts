@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { entrypoint } from './entrypoints.ts';
 import { basename, join } from 'node:path';
-import { Agent } from 'undici';
+import { asResponse, loopbackAgent, loopbackRequest } from '../loopback.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
 import { BACKEND_SERVICES, ContainerRuntime } from './docker/containers.ts';
 import { composeUp as composeUpIn, startDaemon } from './docker/daemon.ts';
@@ -97,12 +97,15 @@ async function startPlatform(
   };
   mkdirSync(runtimeOpts.dir, { recursive: true });
   const runtime = new ContainerRuntime(runtimeOpts);
-  cleanups.push(() => runtime.stopAll());
   const daemon = await startDaemon({
     runtime, tls, token: context.credential.token, now: () => context.clock.now(), takeFault: (k) => context.faults.take(k),
+    onClockAdvance: (listener) => context.clock.onAdvance(listener),
   });
   daemonUrl = daemon.url;
   cleanups.push(() => daemon.close());
+  // Cleanups run in reverse: the containers are stopped (SIGTERM, their shutdown) before the daemon closes, whose
+  // closing clock stream would otherwise end them first, as a sandbox that died does.
+  cleanups.push(() => runtime.stopAll());
 
   const vps = layOutHome(join(root, 'vps', 'home'), { url: daemon.url, credentialFile: context.credential.path, caFile: context.ca.certPath }, await entrypoint('docker'));
   writeEnvFile(vps.envFile, envProduction(context, options));
@@ -144,23 +147,23 @@ async function startPlatform(
     monitor.check();
   }) as () => void);
 
-  const caAgent = new Agent({ connect: { ca: context.ca.certPem } });
-  cleanups.push(() => caAgent.close());
+  const caAgent = loopbackAgent(context.ca.certPem);
+  cleanups.push(() => caAgent.destroy());
   const backendUrl = (service: string): string => {
     const c = runtime.list().find((x) => x.service === service);
     if (!c?.port) throw new Error(`no ${service} container`);
     return `https://127.0.0.1:${c.port}`;
   };
-  const backendFetch = (service: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${backendUrl(service)}${path}`, {
+  const backendFetch = async (service: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
+    asResponse(await loopbackRequest(`${backendUrl(service)}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers: {
         authorization: `Bearer ${context.credential.token}`,
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      dispatcher: caAgent,
-    } as RequestInit);
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      agent: caAgent,
+    }));
   const composeFile = join(vps.platformDir, 'docker-compose.production.yml');
   const composeUp = async (services: string[], forceRecreate = false): Promise<string[]> => {
     const { progress, error } = await composeUpIn(runtime, { composeFile, services, forceRecreate });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createFetch, type FetchLike } from '../../../common/net/tls.ts';
 import type { SandboxContext } from '../../types.ts';
 import type { Directory, User } from '../directory.ts';
+import { loopbackAgent, loopbackRequest, type LoopbackAnswer, type LoopbackInit } from '../../loopback.ts';
 import { SEED } from '../seed.ts';
 import { badRequest, GraphFailure } from './errors.ts';
 import type { Mail, Message } from './mail.ts';
@@ -60,14 +60,14 @@ const RESOURCE = /^\/?users\/([^/]+)\/(?:messages|mailfolders\('?inbox'?\)\/mess
  */
 export class Subscriptions {
   private readonly entries = new Map<string, Entry>();
-  private readonly fetch: FetchLike;
+  private readonly agent: LoopbackInit['agent'];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout;
   readonly deliveries: Delivery[] = [];
 
   constructor(private readonly deps: { context: Pick<SandboxContext, 'clock' | 'log' | 'ca'>; directory: Directory; mail: Mail }) {
     // Graph calls out to listeners that may use the sandbox's own certificates: trust its CA besides the defaults.
-    this.fetch = createFetch(deps.context.ca.certPem);
+    this.agent = loopbackAgent(deps.context.ca.certPem, { defaultRoots: true });
     this.unsubscribe.push(deps.mail.onDelivered((user, message) => this.notifyCreated(user, message)));
     this.unsubscribe.push(deps.context.clock.onAdvance(() => this.sweep()));
     this.timer = setInterval(() => this.sweep(), 5_000);
@@ -127,13 +127,14 @@ export class Subscriptions {
     const token = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
     const target = new URL(url);
     target.searchParams.set('validationToken', token);
-    let response: Response;
+    let response: LoopbackAnswer;
     try {
-      response = await this.fetch(target, {
+      response = await loopbackRequest(target, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body: '',
-        signal: AbortSignal.timeout(VALIDATION_TIMEOUT_MS),
+        timeoutMs: VALIDATION_TIMEOUT_MS,
+        agent: this.agent,
       });
     } catch (error) {
       const timedOut = (error as { name?: string }).name === 'TimeoutError';
@@ -142,7 +143,7 @@ export class Subscriptions {
         'ValidationError',
       );
     }
-    const text = await response.text();
+    const text = response.text;
     if (response.status !== 200) {
       throw badRequest('Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.', 'ValidationError');
     }
@@ -299,14 +300,13 @@ export class Subscriptions {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       let status: number | 'error' = 'error';
       try {
-        const response = await this.fetch(url, {
+        status = (await loopbackRequest(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json; charset=utf-8' },
           body: JSON.stringify(payload),
-          signal: AbortSignal.timeout(VALIDATION_TIMEOUT_MS),
-        });
-        await response.arrayBuffer().catch(() => undefined);
-        status = response.status;
+          timeoutMs: VALIDATION_TIMEOUT_MS,
+          agent: this.agent,
+        })).status;
       } catch {
         status = 'error';
       }

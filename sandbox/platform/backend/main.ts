@@ -57,19 +57,34 @@ void graph.accessToken().then(
 );
 
 // The 12-hourly m365_subscription_renewal beat task, in sandbox time; only b2b runs it (one scheduler per stack).
+// Due when 12 hours of sandbox time have passed since the last run (at first: since the clock's first reading):
+// checked when the clock is advanced, and by a timer for when real time gets there first.
 if (service === 'backend-b2b') {
-  let lastRun = clock.now();
+  let lastRun = Number.NaN;
   let running = false;
-  clock.onTick((now) => {
-    if (running || now - lastRun < RENEWAL_INTERVAL_MS) return;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => due(clock.now()), Math.max(0, lastRun + RENEWAL_INTERVAL_MS - clock.now()));
+    timer.unref();
+  };
+  const due = (now: number): void => {
+    if (Number.isNaN(lastRun)) lastRun = now;
+    if (running) return;
+    if (now - lastRun < RENEWAL_INTERVAL_MS) return arm();
     running = true;
     lastRun = now;
     void (async () => {
       // `subscription-lapse` armed: this run misses its deadline, so Graph drops the subscriptions.
       if (await takeFault(env, 'subscription-lapse').catch(() => null)) await lapseAll(db, graph);
       else await renewAll({ db, graph, now, notificationUrl, clientState: env.M365_WEBHOOK_CLIENT_STATE ?? '' });
-    })().finally(() => { running = false; });
-  });
+    })().finally(() => {
+      running = false;
+      // An advance that came while this run was under way may already be due again.
+      due(clock.now());
+    });
+  };
+  clock.onChange(due);
 }
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,12 +1,14 @@
 /**
- * `python` inside the backend image. The platform's Python is not runnable here, so the one script the runbook runs in
- * the container (scripts/fm_m365_wire_org.py) is performed by the backend itself; anything else (`python - <<PY`)
- * runs on this machine's python3 with the container's env, whose PYTHONPATH provides the image's httpx.
+ * `python` inside the backend image, for the one script the runbook runs in the container that the platform's Python
+ * cannot run here (scripts/fm_m365_wire_org.py): the backend itself performs it. The image's `python` (a shell script
+ * the container runtime writes) starts this only for that script; anything else goes to this machine's python3 with
+ * the container's env, whose PYTHONPATH provides the image's httpx, as it does here when called otherwise.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readCredential } from '../../credential.ts';
+import { loopbackAgent, loopbackRequest } from '../../loopback.ts';
 
 const args = process.argv.slice(2);
 const script = args.find((a) => !a.startsWith('-'));
@@ -48,19 +50,15 @@ async function wireOrg(script: string, argv: string[]): Promise<number> {
     return 1;
   }
   const caFile = process.env.SSL_CERT_FILE || process.env.NODE_EXTRA_CA_CERTS;
-  // Loaded here, not at the top: every other `python` call only hands over to python3, and undici is slow to load.
-  const { Agent } = await import('undici');
-  const dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : {} });
-  const res = await fetch(`https://127.0.0.1:${process.env.PORT}/admin/ensure-inbound-subscription`, {
+  const res = await loopbackRequest(`https://127.0.0.1:${process.env.PORT}/admin/ensure-inbound-subscription`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${readCredential(process.env.SANDBOX_DOCKER_CREDENTIAL ?? '')}` },
     body: JSON.stringify({ org: values.org, mailbox: values.mailbox, m365UserId: values['m365-user-id'] }),
-    dispatcher,
-  } as RequestInit);
-  const body = (await res.json()) as { action?: string; subscriptionId?: string; expiration?: string; error?: string };
-  await dispatcher.close();
+    ...(caFile ? { agent: loopbackAgent(readFileSync(caFile, 'utf8')) } : {}),
+  });
+  const body = JSON.parse(res.text) as { action?: string; subscriptionId?: string; expiration?: string; error?: string };
   const stamp = new Date().toISOString().replace('T', ' ').slice(0, 23).replace('.', ',');
-  if (!res.ok) {
+  if (res.status < 200 || res.status >= 300) {
     process.stderr.write(`Traceback (most recent call last):\n  File "${shown}", line 33, in main\n`
       + '    subscription = service.ensure_inbound_subscription(args.org, args.mailbox, args.m365_user_id)\n'
       + `src.services.agent_identity.graph_client.GraphAuthError: ${body.error ?? res.status}\n`);

@@ -3,10 +3,10 @@
  * Runs in the ssh session (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
  */
 import { spawn } from 'node:child_process';
-import { request as httpsRequest } from 'node:https';
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readCredential } from '../../credential.ts';
+import { loopbackLines, loopbackRequest, type LoopbackAnswer } from '../../loopback.ts';
 import { humanDuration, parseSince } from './humanize.ts';
 import type { ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
 
@@ -26,47 +26,24 @@ function authorization(): Record<string, string> {
   }
 }
 
-/**
- * One request to the daemon. `node:https` rather than the global fetch: every `docker ps` over SSH is a new process,
- * and fetch boots Node's bundled HTTP client on first use, which costs more than the request itself.
- */
-function request(path: string, headers: Record<string, string>, body?: string, method = 'GET'): Promise<{ status: number; text: string }> {
-  return new Promise((resolveRequest, rejectRequest) => {
-    const req = httpsRequest(`${control}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolveRequest({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', rejectRequest);
-    });
-    req.on('error', rejectRequest);
-    req.end(body);
-  });
-}
-
 /** A streamed answer of the daemon, one JSON object a line (`docker logs --follow`), until the daemon ends it. */
-function streamLines<T>(path: string, onLine: (value: T) => void): Promise<void> {
-  return new Promise((resolveStream, rejectStream) => {
-    const req = httpsRequest(`${control}${path}`, { headers: authorization() }, (res) => {
-      if (res.statusCode === 401) rejectStream(new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock'));
-      let partial = '';
-      res.on('data', (chunk: Buffer) => {
-        const parts = (partial + chunk.toString('utf8')).split('\n');
-        partial = parts.pop() ?? '';
-        for (const part of parts) if (part) onLine(JSON.parse(part) as T);
-      });
-      res.on('end', () => resolveStream());
-      res.on('error', rejectStream);
-    });
-    req.on('error', () => rejectStream(new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')));
-    req.end();
-  });
+async function streamLines<T>(path: string, onLine: (value: T) => void): Promise<void> {
+  let status: number;
+  try {
+    status = await loopbackLines(`${control}${path}`, { headers: authorization() }, onLine);
+  } catch {
+    throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  }
+  if (status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
 }
 
 async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
-  let res: { status: number; text: string };
+  let res: LoopbackAnswer;
   const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
   try {
-    res = await request(path, headers, init ? JSON.stringify(init.body) : undefined, init?.method);
+    // `node:https` rather than the global fetch: every `docker ps` over SSH is a new process, and fetch boots Node's
+    // bundled HTTP client on first use, which costs more than the request itself.
+    res = await loopbackRequest(`${control}${path}`, { headers, ...(init ? { method: init.method, body: JSON.stringify(init.body) } : {}) });
   } catch {
     throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   }
@@ -292,7 +269,7 @@ async function inspect(args: string[]): Promise<number> {
     const doc = {
       Id: c.id, Name: `/${c.name}`,
       State: {
-        Status: c.state, Running: c.state === 'running', ExitCode: c.exitCode ?? 0,
+        Status: c.state, Running: c.state === 'running', Pid: c.pid, ExitCode: c.exitCode ?? 0,
         StartedAt: new Date(c.startedAt).toISOString(),
         FinishedAt: c.finishedAt ? new Date(c.finishedAt).toISOString() : '0001-01-01T00:00:00Z',
         ...(c.health !== 'none' ? { Health: { Status: c.health } } : {}),

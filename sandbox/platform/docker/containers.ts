@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import type { Agent } from 'node:https';
 import { entrypoint } from '../entrypoints.ts';
 import type { ServiceSpec } from './compose.ts';
 import type { ContainerView, LogLine } from './types.ts';
 import { repoPath } from '../../../common/repo.ts';
+import { loopbackAgent, loopbackRequest } from '../../loopback.ts';
 
 const pySite = repoPath('sandbox', 'platform', 'backend', 'pysite');
 /** The backend image's /app: the compose build context is services/backend. */
@@ -15,6 +16,18 @@ const imageApp = repoPath('fixtures', 'platform', 'services', 'backend');
 
 /** Services that run the backend stand-in (HTTP, Graph, approvals); the rest of the stack idles. */
 export const BACKEND_SERVICES = new Set(['backend-b2b', 'backend-gateway']);
+/**
+ * The rest of the group (runner-agent, celery-worker, celery-beat): alive, logging its start, otherwise idle. A shell
+ * rather than a Node program: it has nothing to compute, and three Node starts were a third of the stack's start-up
+ * CPU. Its stdin is a pipe the sandbox holds and never writes: end of file means the sandbox is gone (stopped or
+ * killed), and the container goes with it, as the backend does when its clock stream from the daemon ends.
+ */
+const IDLE_SERVICE = [
+  "trap 'exit 0' TERM INT",
+  'printf \'INFO %s: %s started (sandbox stand-in: idle)\\n\' "$SANDBOX_SERVICE" "$SANDBOX_SERVICE"',
+  'read -r _',
+  'exit 0',
+].join('\n');
 const HEALTH_INTERVAL_MS = 400;
 const STARTING_INTERVAL_MS = 100;
 const START_PERIOD_MS = 1500;
@@ -54,6 +67,8 @@ interface Container {
   ready?: boolean;
   /** The compose file's `start_period`, else START_PERIOD_MS. */
   startPeriodMs?: number;
+  /** Settles when the process's stdout and stderr have closed: every line it wrote is recorded. */
+  outputEnded?: Promise<void>;
 }
 
 /** Containers as real local processes: created, recreated and killed the way `docker compose` would. */
@@ -68,7 +83,7 @@ export class ContainerRuntime {
   private readonly healthAgent: Agent;
 
   constructor(private readonly opts: RuntimeOptions) {
-    this.healthAgent = new Agent({ connect: { ca: readFileSync(opts.caPath, 'utf8') } });
+    this.healthAgent = loopbackAgent(readFileSync(opts.caPath, 'utf8'), { keepAlive: true });
   }
 
   onEvent(listener: (e: ContainerEvent) => void): () => void {
@@ -131,7 +146,7 @@ export class ContainerRuntime {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.containers.values()].map((c) => this.kill(c)));
-    await this.healthAgent.close();
+    this.healthAgent.destroy();
   }
 
   private async create(spec: ServiceSpec): Promise<void> {
@@ -141,13 +156,14 @@ export class ContainerRuntime {
     rmSync(root, { recursive: true, force: true });
     for (const d of ['tmp', 'root', 'usr/local/bin', 'run/secrets']) mkdirSync(join(root, d), { recursive: true });
     cpSync(imageApp, join(root, 'app'), { recursive: true });
-    // The one script the backend itself performs goes to the stand-in (python.ts); anything else is this machine's
-    // python3 straight away, without a Node process in between (each `docker exec ... python` over SSH pays for it).
+    // The one script the backend itself performs goes to the stand-in (python.ts); anything else (`-c`, `-`, a
+    // script) is this machine's python3 straight away, without a Node process in between (each `docker exec ...
+    // python` over SSH would pay for one). The script is python's first argument that is not an option.
     const python3 = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     writeFileSync(join(root, 'usr/local/bin/python'), [
       '#!/bin/sh',
-      'for arg in "$@"; do case "$arg" in -*) ;; *fm_m365_wire_org.py) break ;; *) exec ' + `'${python3}'` + ' "$@" ;; esac; done',
-      `exec '${process.execPath}' '${await entrypoint('python')}' "$@"`,
+      'for arg in "$@"; do case "$arg" in -c|-m|-) break ;; -*) ;; *fm_m365_wire_org.py) ' + `exec '${process.execPath}' '${await entrypoint('python')}' "$@"` + ' ;; *) break ;; esac; done',
+      `exec '${python3}' "$@"`,
       '',
     ].join('\n'), { mode: 0o755 });
     const isBackend = BACKEND_SERVICES.has(spec.service);
@@ -173,7 +189,6 @@ export class ContainerRuntime {
       SANDBOX_DB_PATH: this.opts.dbPath,
       // What the platform's own scripts read (services/backend/scripts/check_allowed_sender.py).
       DATABASE_PATH: this.opts.dbPath,
-      SANDBOX_PARENT_PID: String(process.pid),
       SANDBOX_TLS_CERT: join(tlsDir, 'tls.crt'),
       SANDBOX_TLS_KEY: join(tlsDir, 'tls.key'),
       ...(port ? { PORT: String(port) } : {}),
@@ -185,7 +200,7 @@ export class ContainerRuntime {
         id, name, service: spec.service, image: 'curateme/backend:latest',
         command: isBackend ? `"uvicorn src.main_${spec.service.replace('backend-', '')}:app"` : `"${spec.service}"`,
         state: 'running', exitCode: null, createdAt: now, startedAt: now, finishedAt: null,
-        health: spec.hasHealthcheck || isBackend ? 'starting' : 'none', root, port,
+        health: spec.hasHealthcheck || isBackend ? 'starting' : 'none', root, port, pid: 0,
       },
       env,
       child: null,
@@ -196,10 +211,12 @@ export class ContainerRuntime {
       ...(spec.startPeriodMs !== undefined ? { startPeriodMs: spec.startPeriodMs } : {}),
     };
     this.containers.set(name, c);
-    const child = spawn(process.execPath, [await entrypoint(isBackend ? 'backend' : 'worker')], {
-      cwd: join(root, 'app'), env, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = isBackend
+      ? spawn(process.execPath, [await entrypoint('backend')], { cwd: join(root, 'app'), env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', IDLE_SERVICE], { cwd: join(root, 'app'), env, stdio: ['pipe', 'pipe', 'pipe'] });
     c.child = child;
+    c.view.pid = child.pid ?? 0;
+    c.outputEnded = new Promise((resolve) => child.once('close', () => resolve()));
     for (const stream of ['stdout', 'stderr'] as const) {
       let partial = '';
       child[stream]!.on('data', (chunk: Buffer) => {
@@ -213,6 +230,7 @@ export class ContainerRuntime {
       if (c.child !== child) return;
       c.child = null;
       c.view.state = 'exited';
+      c.view.pid = 0;
       c.view.exitCode = code ?? (signal ? 128 + 9 : 1);
       c.view.finishedAt = this.opts.now();
       if (c.healthTimer) clearTimeout(c.healthTimer);
@@ -310,12 +328,9 @@ export class ContainerRuntime {
     if (c.view.port === null) ok = true; // idle services: alive is healthy
     else {
       try {
-        const res = await fetch(`https://127.0.0.1:${c.view.port}/health`, {
-          dispatcher: this.healthAgent, signal: AbortSignal.timeout(1000),
-        } as RequestInit);
-        ok = res.ok;
+        const res = await loopbackRequest(`https://127.0.0.1:${c.view.port}/health`, { agent: this.healthAgent, timeoutMs: 1000 });
+        ok = res.status >= 200 && res.status < 300;
         answered = true;
-        await res.body?.cancel();
       } catch { ok = false; }
     }
     if (c.view.state !== 'running') return;
@@ -330,15 +345,18 @@ export class ContainerRuntime {
     if (c.view.health !== before) this.emit({ kind: 'health', name: c.view.name, service: c.view.service, env: c.env });
   }
 
+  /** Stops the container and resolves once its last output line is recorded (its output ends after its exit). */
   private async kill(c: Container): Promise<void> {
     if (c.healthTimer) clearTimeout(c.healthTimer);
     const child = c.child;
-    if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(timer);
+    if (child) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await c.outputEnded;
   }
 
   private async portFor(name: string): Promise<number> {

@@ -14,6 +14,8 @@ export interface DaemonOptions {
   /** The sandbox's credential: the `docker` shim and the containers send it; nothing else gets an answer. */
   token: string;
   now(): number;
+  /** Called with the new now whenever the sandbox clock is advanced; returns the unsubscribe. */
+  onClockAdvance(listener: (now: number) => void): () => void;
   takeFault(kind: string): FaultSpec | undefined;
 }
 
@@ -43,6 +45,7 @@ async function handle(opts: DaemonOptions, req: IncomingMessage, res: ServerResp
   const { runtime } = opts;
 
   if (req.method === 'GET' && url.pathname === '/clock') return send(res, 200, { now: opts.now() });
+  if (req.method === 'GET' && url.pathname === '/clock/watch') return watchClock(opts, req, res);
   if (req.method === 'POST' && url.pathname === '/faults/take') {
     const { kind } = (await body(req)) as { kind: string };
     return send(res, 200, { spec: opts.takeFault(kind) ?? null });
@@ -113,6 +116,22 @@ function followLogs(runtime: ContainerRuntime, container: ContainerView, since: 
   };
   req.on('close', end);
   if (container.state !== 'running') end();
+}
+
+/**
+ * The sandbox clock as a stream for the containers: its now at once, then again at every advance, one JSON object a
+ * line, for as long as the sandbox lives. A container needs nothing else from the clock (between advances sandbox time
+ * runs with real time), and its end tells the container that the sandbox is gone: the daemon closes it as the sandbox
+ * stops, the kernel when the sandbox's process dies.
+ */
+function watchClock(opts: DaemonOptions, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  // Sent at once, not buffered until the first advance: the container is waiting for its first now.
+  res.flushHeaders();
+  const push = (now: number) => { res.write(`${JSON.stringify({ now })}\n`); };
+  push(opts.now());
+  const off = opts.onClockAdvance(push);
+  req.on('close', off);
 }
 
 async function body(req: IncomingMessage): Promise<unknown> {

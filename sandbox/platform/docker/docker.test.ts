@@ -68,6 +68,19 @@ PY`);
     assert.equal(r.stdout, `tenant ${t.facts['tenant-id']}\nsecret set True\napp on path True\n`);
   });
 
+  it('the image\'s python hands -c, - and scripts straight to python3: no Node process in between', async () => {
+    // python3's parent is the process that ran `python`: the VPS's docker (a bundled docker-*.mjs), not the image's
+    // Node stand-in for the wire-org script (python-*.mjs), which would cost every `docker exec ... python` a Node start.
+    const parent = 'import os; print(open(f"/proc/{os.getppid()}/cmdline").read().replace(chr(0), " "))';
+    const viaC = await t.ssh(`docker exec curateme-backend-b2b python -c '${parent}'`);
+    const viaStdin = await t.ssh('docker exec curateme-backend-b2b python -', parent);
+    for (const r of [viaC, viaStdin]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /docker-[0-9a-f]{16}\.mjs/);
+      assert.doesNotMatch(r.stdout, /python-[0-9a-f]{16}\.mjs/);
+    }
+  });
+
   it('mints a token inside the container with the runbook\'s httpx round-trip', async () => {
     const r = await t.ssh(`docker exec -e PYTHONPATH=/app curateme-backend-b2b python - <<"PY"
 import os, httpx

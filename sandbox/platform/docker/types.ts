@@ -15,6 +15,8 @@ export interface ContainerView {
   /** The container's root folder on this machine: `/tmp/x` inside is `<root>/tmp/x`. */
   root: string;
   port: number | null;
+  /** The container's main process on this machine while it runs (`docker inspect`'s State.Pid; 0 once it exited). */
+  pid: number;
 }
 
 export interface ExecSpec {
