@@ -34,6 +34,8 @@ async function bundled() {
       cli: path.join(root, 'cli', 'main.ts'),
       'parse-worker': path.join(root, 'runner', 'parse', 'worker.ts'),
       'block-worker': path.join(root, 'runner', 'execute', 'worker.ts'),
+      // Imported below, before the CLI, to start a run's block thread; the CLI shares its chunk (and the thread).
+      'block-runtime': path.join(root, 'runner', 'execute', 'runtime.ts'),
     },
     bundle: true,
     // Each `import()` of the sources becomes a chunk of its own, so a command loads only the packages it uses:
@@ -60,9 +62,19 @@ async function bundled() {
   return entry;
 }
 
+/** The commands that run a document: their block thread starts before the CLI loads (runner/execute/runtime.ts). */
+const RUNS = new Set(['run', 'resume']);
+
 let cli;
 try {
-  cli = await import(pathToFileURL(await bundled()).href);
+  const entry = await bundled();
+  if (RUNS.has(process.argv[2])) {
+    // A run's block thread (zx, expect, the command helpers) loads beside the CLI's own loading, on the other core,
+    // instead of after it: the process's run adopts it. Only from the bundle: the sources start theirs as the run does.
+    const runtime = await import(pathToFileURL(path.join(path.dirname(entry), 'block-runtime.mjs')).href);
+    runtime.startEarlyBlockThread();
+  }
+  cli = await import(pathToFileURL(entry).href);
 } catch (error) {
   if (process.env.RUNBOOK_DEBUG) process.stderr.write(`runbook: bundle unavailable, running the sources: ${error}\n`);
   const { register } = await import('tsx/esm/api');

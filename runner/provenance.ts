@@ -1,46 +1,37 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Operator, RunProvenance } from './report/events.ts';
 import { repoPath, repoRoot } from '../common/repo.ts';
 
-/** `git config user.email` where git and the setting exist; a missing one is not an error, only less identification. */
-function gitEmail(cwd: string): string | undefined {
-  try {
-    const email = execFileSync('git', ['config', 'user.email'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
-    return email || undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * A line `git` prints, or undefined where git, the repository or the setting is missing (not an error, only less
+ * identification). Asynchronous: a run asks git while its block thread loads, instead of waiting for it.
+ */
+function gitLine(args: string[], cwd: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, encoding: 'utf8', timeout: 2000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
+  });
 }
 
 /** The person at the keyboard as the machine knows them: the OS account, and the git identity when there is one. */
-export function currentOperator(cwd: string): Operator {
+export async function currentOperator(cwd: string): Promise<Operator> {
   const name = os.userInfo().username;
-  const email = gitEmail(cwd);
+  const email = await gitLine(['config', 'user.email'], cwd);
   return { name, email, identifiedBy: email ? 'OS user, git config user.email' : 'OS user' };
 }
 
 /** Who ran the run, where, with which tool: the header of the record an auditor reads. */
-export function runProvenance(cwd: string): RunProvenance {
-  const manifest = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { name: string; version: string };
-  return { operator: currentOperator(cwd), host: os.hostname(), tool: `runbook ${manifest.version}`, node: process.version };
+export async function runProvenance(cwd: string): Promise<RunProvenance> {
+  const [operator, manifest] = await Promise.all([currentOperator(cwd), readFile(repoPath('package.json'), 'utf8').then((text) => JSON.parse(text) as { version: string })]);
+  return { operator, host: os.hostname(), tool: `runbook ${manifest.version}`, node: process.version };
 }
 
 /** The document's path from its repository's root (annotations and reports name it so), else as given. */
-export function repositoryPath(file: string, cwd: string): string {
+export async function repositoryPath(file: string, cwd: string): Promise<string> {
   const absolute = path.resolve(cwd, file);
-  const workspace = process.env['GITHUB_WORKSPACE'];
-  let root: string | undefined = workspace;
-  if (!root) {
-    try {
-      root = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: path.dirname(absolute), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
-    } catch {
-      root = undefined;
-    }
-  }
-  root ??= repoRoot();
+  const root = process.env['GITHUB_WORKSPACE'] || (await gitLine(['rev-parse', '--show-toplevel'], path.dirname(absolute))) || repoRoot();
   const relative = path.relative(root, absolute);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : file;
 }

@@ -8,7 +8,7 @@ import { acquireLock, defaultStateDir, lockKey } from './lock/local.ts';
 import { thisHolder } from './lock/holder.ts';
 import { acquireRemoteLock, remoteLockName, type RemoteLock } from './lock/remote.ts';
 import { compileRunbook, globalsUsedBy, ZX_LIBRARY_GLOBALS } from './execute/compile.ts';
-import { preloadBlockThread } from './execute/runtime.ts';
+import { preloadBlockThread, takeEarlyBlockThread, type PreloadedThread } from './execute/runtime.ts';
 import { runEngine, nonInteractive, questionsOf, type Interaction, type ResumePoint, type RunSummary } from './execute/engine.ts';
 import { diagnostic, RunbookInputError } from '../common/diagnostics.ts';
 import { Redactor } from './execute/redact.ts';
@@ -90,10 +90,10 @@ function blockModules(runbook: Runbook): string[] {
 }
 
 /** The document as the reports need it, carried by `run-begin`: no reporter reads or parses the file again. */
-function runDocument(runbook: Runbook, cwd: string): RunDocument {
+function runDocument(runbook: Runbook, repoPath: string): RunDocument {
   return {
     file: runbook.file,
-    repoPath: repositoryPath(runbook.file, cwd),
+    repoPath,
     digest: runbook.digest,
     source: runbook.source,
     frontMatterEnd: runbook.frontMatter.span?.end.offset ?? 0,
@@ -128,7 +128,24 @@ function refuseUnanswerable(runbook: Runbook, plan: PlannedStep[], request: RunR
 
 /** parse -> plan -> (sandbox) -> compile -> execute, reporting through the reporters. */
 export async function runFile(request: RunRequest): Promise<RunResult> {
+  // The block thread loads (zx, expect: the largest part of a run's start) while the document is parsed and planned,
+  // the sandbox starts and the locks are taken; nothing of the document runs in it before the engine seeds it. A run
+  // that stops before its first block ends it unused. The one bin/runbook.js started, loading since the process began.
+  const preloaded = takeEarlyBlockThread() ?? preloadBlockThread();
+  try {
+    return await runPreloaded(request, preloaded);
+  } finally {
+    await preloaded.dispose();
+  }
+}
+
+async function runPreloaded(request: RunRequest, preloaded: PreloadedThread): Promise<RunResult> {
   const workspace = path.resolve(request.workspace ?? path.dirname(request.file));
+  // Asked of git now, answered while the document loads (a process start costs milliseconds on every machine).
+  const provenancePending = runProvenance(workspace);
+  const repoPathPending = repositoryPath(request.file, workspace);
+  // Awaited below; a run refused before then must not leave a rejection unhandled.
+  provenancePending.catch(() => undefined);
   // Journals, locks, caches and an embedded sandbox's keys live here: this user's alone.
   privateDir(path.join(workspace, '.runbook'));
   const cacheDir = path.join(workspace, '.runbook', 'cache');
@@ -156,9 +173,6 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
   let connections: SharedConnections | undefined;
   let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
-  // The block thread loads (zx, expect, the clients the document names) while the sandbox starts and the locks are
-  // taken; nothing of the document runs in it before the engine seeds it.
-  const preloaded = plan.some(({ skip }) => !skip) ? preloadBlockThread(blockModules(runbook)) : undefined;
   try {
     if (profile?.sandboxCommand) {
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox of target ${targetName}: ${profile.sandboxCommand}` });
@@ -187,7 +201,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     const caPem = await targetCa(target);
     const compiled = await compileRunbook(runbook, cacheDir);
     const redactor = new Redactor();
-    const provenance = runProvenance(workspace);
+    const provenance = await provenancePending;
     const auth = await readTargetAuth(target.settings);
     // The credential is a secret like any other: marked before anything of the run is emitted.
     if (auth) redactor.add('TARGET_AUTH', auth.value.replace(/^bearer\s+/i, ''));
@@ -203,7 +217,7 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
       target: target.name,
       sandbox: target.sandbox,
       steps: plan.map(({ step, skip }) => ({ id: step.id, title: step.title, line: step.block.span.start.line, skip })),
-      document: runDocument(runbook, workspace),
+      document: runDocument(runbook, await repoPathPending),
       provenance,
       time: new Date().toISOString(),
       resumed: request.resume !== undefined,
@@ -251,8 +265,6 @@ export async function runFile(request: RunRequest): Promise<RunResult> {
     await lease?.release();
     journal?.close();
     localLock.release();
-    // A thread no engine adopted (the run stopped before its first block).
-    await preloaded?.dispose();
   }
 }
 

@@ -81,12 +81,35 @@ function newThread(data: ThreadData): Worker {
  * adopts it; `dispose` ends it when the run never got that far.
  */
 export interface PreloadedThread {
+  /** From now on the thread keeps the process alive (an early thread does not until a run adopts it; the runtime's
+   * listeners would hold it too, but a run may wait on other things before its first block). */
+  adopt(): void;
   take(): Worker | undefined;
   dispose(): Promise<void>;
 }
 
-export function preloadBlockThread(modules: string[]): PreloadedThread {
+/**
+ * The thread bin/runbook.js starts as a `run` or `resume` process starts, so that it loads beside the CLI itself; the
+ * process's first run adopts it (takeEarlyBlockThread). Until then it holds nothing open: a command that never gets
+ * to run a document (a usage error, `--help`) exits as it would without it.
+ */
+let early: PreloadedThread | undefined;
+
+export function startEarlyBlockThread(): void {
+  early ??= preloadBlockThread([], { early: true });
+}
+
+/** The thread startEarlyBlockThread started, if no run took it yet; it keeps the process alive from now on. */
+export function takeEarlyBlockThread(): PreloadedThread | undefined {
+  const taken = early;
+  early = undefined;
+  taken?.adopt();
+  return taken;
+}
+
+export function preloadBlockThread(modules: string[] = [], options: { early?: boolean } = {}): PreloadedThread {
   let worker: Worker | undefined = newThread({ modules });
+  if (options.early) worker.unref();
   // Nothing of a thread no run adopted is worth reporting: it ran nothing of the document.
   worker.on('error', () => {});
   // A thread that ended before it was adopted (it failed to load) is not handed on: its listeners would wait for a
@@ -94,6 +117,9 @@ export function preloadBlockThread(modules: string[]): PreloadedThread {
   let ended = false;
   worker.once('exit', () => (ended = true));
   return {
+    adopt() {
+      worker?.ref();
+    },
     take() {
       const taken = ended ? undefined : worker;
       worker = undefined;

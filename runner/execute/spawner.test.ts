@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { $ } from 'zx';
 import { isAlive } from '../../common/pid.ts';
@@ -72,6 +72,33 @@ describe('spawner (commands started from the small host process)', () => {
     await assert.rejects(pending);
     assert.ok(Date.now() - started < 5000);
     assert.equal(await gone(pid), true);
+  });
+
+  it('boots its hosts without the extra CA bundle, and gives every command the environment it would have had', async () => {
+    const before = process.env['NODE_EXTRA_CA_CERTS'];
+    process.env['NODE_EXTRA_CA_CERTS'] = '/nonexistent/extra-ca.pem';
+    const local = createSpawner();
+    try {
+      const hosts = await warmShellsOf($({ spawn: local.spawn, quiet: true }));
+      for (const host of hosts) {
+        const hostEnv = readFileSync(`/proc/${host}/environ`, 'utf8').split('\0');
+        assert.equal(hostEnv.some((entry) => entry.startsWith('NODE_EXTRA_CA_CERTS=')), false, 'a host booted with the CA bundle');
+      }
+      // No env option: the command gets this process's environment, not the host's.
+      const child = local.spawn('sh', ['-c', 'echo "$PPID $NODE_EXTRA_CA_CERTS"'], {});
+      const output = await new Promise<string>((resolve) => {
+        let text = '';
+        child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        child.once('close', () => resolve(text));
+      });
+      const [parent, ca] = output.trim().split(' ');
+      assert.ok(hosts.includes(parent!), 'ran from a host');
+      assert.equal(ca, '/nonexistent/extra-ca.pem');
+    } finally {
+      local.close();
+      if (before === undefined) delete process.env['NODE_EXTRA_CA_CERTS'];
+      else process.env['NODE_EXTRA_CA_CERTS'] = before;
+    }
   });
 
   it('takes running commands down with it when closed', async () => {

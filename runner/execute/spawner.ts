@@ -103,6 +103,16 @@ function pipesOnly(options: SpawnOptions): boolean {
   return stdio === 'pipe' || (Array.isArray(stdio) && stdio.every((entry) => entry === 'pipe' || entry === undefined || entry === null));
 }
 
+/**
+ * The host's own environment: the runner's, without the extra CA bundle (Node reads every certificate of
+ * NODE_EXTRA_CA_CERTS as it boots, tens of milliseconds; a host makes no TLS connection). The commands it starts never
+ * see this environment: each is sent the environment it asked for, or the runner's (see `spawn`).
+ */
+function hostEnvironment(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
+  return env;
+}
+
 /** A host process and the commands it is running. */
 class Host {
   readonly process: ChildProcess;
@@ -111,7 +121,7 @@ class Host {
   ready = false;
 
   constructor() {
-    this.process = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+    this.process = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [], env: hostEnvironment() });
     this.process.on('message', (message: HostMessage | { type: 'ready' }) => {
       if (message.type === 'ready') {
         this.ready = true;
@@ -162,7 +172,8 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   const pick = (): Host => {
     fill();
     const ready = hosts.filter((host) => host.ready);
-    // Until one has started, the first takes the command and runs it once it listens.
+    // Until one has started, the first takes the command and runs it once it listens. Never Node's own spawn instead:
+    // a command started from here would outlive a runner killed with SIGKILL, where a host takes it down with it.
     if (ready.length === 0) return hosts[0]!;
     turn = (turn + 1) % ready.length;
     return ready[turn]!;
@@ -189,7 +200,8 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
       else signal.addEventListener('abort', onAbort, { once: true });
       child.once('close', () => signal.removeEventListener('abort', onAbort));
     }
-    host.send({ type: 'spawn', id, command, args: argv, options: transferable });
+    // Always an explicit environment: a host's own lacks what it does not need (hostEnvironment), the command does not.
+    host.send({ type: 'spawn', id, command, args: argv, options: { ...transferable, env: transferable.env ?? process.env } });
     return child as unknown as ChildProcess;
   }) as typeof nodeSpawn;
 

@@ -1,0 +1,10 @@
+import { parentPort } from 'node:worker_threads';
+import type { WorkerMessage } from './runtime.ts';
+import { createSpawner } from './spawner.ts';
+
+/** The runner hears of every command's process group (it kills them with a stopped block). */
+export const onPid = (pid: number) => parentPort!.postMessage({ type: 'pid', pid } satisfies WorkerMessage);
+
+/** The block thread's command hosts, booting from the moment this module loads (see worker.ts). */
+export const spawner = createSpawner({ onPid });
+spawner.warm();
