@@ -152,7 +152,7 @@ async function run(request: RunRequest): Promise<void> {
     { result, attempt: step.attempt, onCommandEnd: (code) => (exitCode = code), onCommandStart: (origin) => (commandStack = origin) },
   );
   const fn = blocks[block.index];
-  post({ type: 'started', id: request.id });
+  if (request.announce) post({ type: 'started', id: request.id });
   let value: unknown;
   let failure: RunMessage | undefined;
   try {

@@ -28,6 +28,8 @@ export interface WorkerSeed {
 
 export interface RunRequest {
   id: number;
+  /** Post `started` when the block begins: asked only of a thread still loading (a loaded one begins it at once). */
+  announce: boolean;
   file: string;
   block: Block;
   step: { id: string; title: string; role: Block['role']; attempt: number };
@@ -199,6 +201,8 @@ export class BlockRuntime {
   readonly #groups = new Set<number>();
   #nextId = 0;
   #ready: Promise<RunMessage | undefined> | undefined;
+  /** The thread that has posted `ready` (loaded, setup run): it runs a request the moment it receives it. */
+  #loaded: Worker | undefined;
 
   /** A thread started ahead (preloadBlockThread), used for the first block thread this runtime needs. */
   #preloaded: PreloadedThread | undefined;
@@ -217,7 +221,7 @@ export class BlockRuntime {
   }
 
   /** `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. */
-  run(request: Omit<RunRequest, 'id'>): { started: Promise<void>; end: Promise<BlockEnd> } {
+  run(request: Omit<RunRequest, 'id' | 'announce'>): { started: Promise<void>; end: Promise<BlockEnd> } {
     if (this.#crashed) {
       const crashed = this.#crashed;
       this.#crashed = undefined;
@@ -238,7 +242,11 @@ export class BlockRuntime {
           resolve(blockEnd);
         },
       };
-      worker.postMessage({ ...request, id } satisfies RunRequest);
+      // A thread that said it is ready begins the block as it receives it: the block's time counts from now, and the
+      // thread is spared a message per block. One still loading says when the block begins.
+      const announce = this.#loaded !== worker;
+      worker.postMessage({ ...request, id, announce } satisfies RunRequest);
+      if (!announce) started();
     });
     return { started: startedPromise, end };
   }
@@ -310,6 +318,7 @@ export class BlockRuntime {
           if (this.#pending?.id === message.id) this.#pending.started();
           break;
         case 'ready':
+          this.#loaded = worker;
           loaded(message.setupFailure === undefined ? undefined : reviveMessage(message.setupFailure));
           break;
       }

@@ -98,6 +98,16 @@ describe('running a runbook', () => {
     assert.equal(reporter.of('step-end')[0]?.failure?.ruleId, 'run-timeout');
   });
 
+  // The retry runs on a fresh thread, whose setup takes longer than the step's whole timeout: only the block counts.
+  it("counts a retried step's timeout from its block's start, not while its fresh thread loads", async () => {
+    const { result, reporter } = await run(
+      `# A\n${fence}ts setup\nconst until = Date.now() + 600\nwhile (Date.now() < until) {}\n${fence}\n${fence}ts step timeout=300ms retries=1 retry-delay=10ms\nif (state.tried === undefined) {\n  state.tried = true\n  await $\`sleep 5\`\n}\n${fence}\n`,
+    );
+    assert.deepEqual(reporter.of('step-end').map((event) => [event.status, event.failure?.ruleId]), [['passed', undefined]]);
+    assert.equal(reporter.of('step-retry').length, 1);
+    assert.equal(result.exitCode, 0);
+  });
+
   it('skips steps whose when= names another target, and exposes the target settings', async () => {
     const { result, reporter } = await run(`${targets}# A\n${fence}ts step when=sandbox\nthrow new Error('must not run')\n${fence}\n# B\n${fence}ts step\nconsole.log(target.name, target.get('host'))\n${fence}\n`);
     assert.equal(result.exitCode, 0);
