@@ -9,8 +9,6 @@ import { openDb, allowSender } from './backend/db.ts';
 import { sshDropPolicy, takeUnhealthy, wrapClipboard } from './faults.ts';
 import { InvariantMonitor, walkFiles } from './monitor.ts';
 import { layOutHome, sessionEnv, writeEnvFile, type VpsHome } from './vps/home.ts';
-import { generateKeys, writeClientConfig } from './vps/keys.ts';
-import { startSshServer } from './vps/ssh-server.ts';
 
 export const SSH_ALIAS = 'curateme-vps';
 export const VPS_USER = 'curateme';
@@ -110,23 +108,6 @@ async function startPlatform(
   const vps = layOutHome(join(root, 'vps', 'home'), { url: daemon.url, credentialFile: context.credential.path, caFile: context.ca.certPath }, await entrypoint('docker'));
   writeEnvFile(vps.envFile, envProduction(context, options));
 
-  const keys = generateKeys(join(root, 'ssh'));
-  writeFileSync(join(vps.home, '.ssh', 'authorized_keys'), `${keys.clientPublicKey}\n`, { mode: 0o600 });
-  const ssh = await startSshServer({
-    hostKeyPem: keys.hostKeyPem,
-    authorizedKey: keys.clientPublicKey,
-    user: VPS_USER,
-    home: vps.home,
-    env: sessionEnv(vps, VPS_USER),
-    dropPolicy: sshDropPolicy(context.faults),
-    log: (line) => context.log.write('vps', line),
-  });
-  cleanups.push(() => ssh.close());
-  // Read by `npm run bench`: a run through one shared connection makes one.
-  cleanups.push(() => context.log.write('vps', `ssh: ${ssh.handshakes()} authenticated connection(s) since start`));
-  const client = writeClientConfig({ dir: join(root, 'ssh'), alias: SSH_ALIAS, port: ssh.port, user: VPS_USER, keys });
-  cleanups.push(wrapClipboard(context.clipboard, context.faults));
-
   // The backend group keeps the latest container's secret (a recreate's short gap is not an outage).
   const held = new Map<string, string>();
   const monitor = new InvariantMonitor({
@@ -174,6 +155,28 @@ async function startPlatform(
   const wireOrg = (): Promise<Response> => backendFetch('backend-b2b', '/admin/ensure-inbound-subscription', {
     body: { org: ORG_ID, mailbox: context.facts.mailbox ?? '', m365UserId: context.facts['mailbox-user-id'] ?? '' },
   });
+  // The containers are started first, and the VPS's SSH server (ssh2 is the largest module the sandbox loads) comes up
+  // while they boot, rather than before them.
+  if (options.startContainers !== false) await composeUp([]);
+  const { generateKeys, writeClientConfig } = await import('./vps/keys.ts');
+  const { startSshServer } = await import('./vps/ssh-server.ts');
+  const keys = generateKeys(join(root, 'ssh'));
+  writeFileSync(join(vps.home, '.ssh', 'authorized_keys'), `${keys.clientPublicKey}\n`, { mode: 0o600 });
+  const ssh = await startSshServer({
+    hostKeyPem: keys.hostKeyPem,
+    authorizedKey: keys.clientPublicKey,
+    user: VPS_USER,
+    home: vps.home,
+    env: sessionEnv(vps, VPS_USER),
+    dropPolicy: sshDropPolicy(context.faults),
+    log: (line) => context.log.write('vps', line),
+  });
+  cleanups.push(() => ssh.close());
+  // Read by `npm run bench`: a run through one shared connection makes one.
+  cleanups.push(() => context.log.write('vps', `ssh: ${ssh.handshakes()} authenticated connection(s) since start`));
+  const client = writeClientConfig({ dir: join(root, 'ssh'), alias: SSH_ALIAS, port: ssh.port, user: VPS_USER, keys });
+  cleanups.push(wrapClipboard(context.clipboard, context.faults));
+
   const platform: Platform = { vps, runtime, monitor, backendUrl, backendFetch, composeUp, waitHealthy, wireOrg, sshHandshakes: ssh.handshakes };
   platforms.set(context, platform);
 
@@ -185,7 +188,6 @@ async function startPlatform(
   });
 
   if (options.startContainers !== false) {
-    await composeUp([]);
     await waitHealthy([...BACKEND_SERVICES].map((s) => `curateme-${s}`)).catch((err: Error) => context.log.write('platform', err.message));
     // The household starts wired (its subscription armed), as production is before anyone rotates anything.
     if (context.tenant && context.facts['mailbox-user-id']) {

@@ -1,19 +1,14 @@
 /**
- * `docker` on the sandbox VPS: the subset of the Docker CLI the runbook uses, over the sandbox's docker daemon.
- * Runs in the ssh session (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
+ * `docker` on the sandbox VPS as a Node program, for what streams (`docker logs --follow`): the VPS's `docker` shim
+ * hands everything else to the daemon in one request (daemon.ts, `POST /cli`). Runs in the ssh session
+ * (stdin/stdout/exit code are the session's); long-lived things live in the daemon.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
 import { readCredential } from '../../credential.ts';
 import { loopbackLines, loopbackRequest, type LoopbackAnswer } from '../../loopback.ts';
-import { humanDuration, parseSince } from './humanize.ts';
-import type { ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
+import { CANNOT_CONNECT, DockerError, PERMISSION_DENIED, runDocker, type DockerHost } from './commands.ts';
 
 const control = process.env.DOCKER_SANDBOX_CONTROL ?? '';
-
-/** A failure docker itself reports in these words (printed as is, exit 1): not the runbook CLI's usage errors. */
-class DockerError extends Error {}
 
 /** The daemon's credential, from the file the shim names (as the real CLI reads its socket's permissions). */
 function authorization(): Record<string, string> {
@@ -22,291 +17,46 @@ function authorization(): Record<string, string> {
   try {
     return { authorization: `Bearer ${readCredential(file)}` };
   } catch {
-    throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
+    throw new DockerError(PERMISSION_DENIED);
   }
 }
 
-/** A streamed answer of the daemon, one JSON object a line (`docker logs --follow`), until the daemon ends it. */
-async function streamLines<T>(path: string, onLine: (value: T) => void): Promise<void> {
-  let status: number;
-  try {
-    status = await loopbackLines(`${control}${path}`, { headers: authorization() }, onLine);
-  } catch {
-    throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
-  }
-  if (status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
-}
-
-async function api<T>(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: T }> {
-  let res: LoopbackAnswer;
-  const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
-  try {
-    // `node:https` rather than the global fetch: every `docker ps` over SSH is a new process, and fetch boots Node's
-    // bundled HTTP client on first use, which costs more than the request itself.
-    res = await loopbackRequest(`${control}${path}`, { headers, ...(init ? { method: init.method, body: JSON.stringify(init.body) } : {}) });
-  } catch {
-    throw new DockerError('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
-  }
-  if (res.status === 401) throw new DockerError('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock');
-  return { status: res.status, body: JSON.parse(res.text) as T };
-}
-
-async function container(name: string): Promise<ExecSpec> {
-  const { status, body } = await api<ExecSpec & { error?: string }>(`/containers/${encodeURIComponent(name)}`);
-  if (status !== 200) throw new DockerError(`Error response from daemon: No such container: ${name}`);
-  return body;
-}
-
-/** Paths inside a container live under its root folder on this machine. */
-function hostPath(root: string, p: string): string {
-  return p.startsWith('/') ? join(root, p) : join(root, 'app', p);
-}
-
-/** Maps container paths in command words (`/tmp/x.py`, `/app`) to the container's folder, as the mount namespace would. */
-function mapWord(root: string, word: string): string {
-  return word.replace(/(^|[=:])(\/(?:tmp|app|root)(?:\/[^\s:]*)?)/g, (_m, pre: string, p: string) => pre + join(root, p));
-}
-
-async function compose(args: string[]): Promise<number> {
-  let file = 'docker-compose.yml';
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-f' || a === '--file') file = args[++i]!;
-    else if (a === '--env-file' || a === '-p' || a === '--project-name') i++; // interpolation only; env_file is what services get
-    else break;
-  }
-  const sub = args[i];
-  if (sub !== 'up') throw new DockerError(`docker compose ${sub ?? ''}: not supported by the sandbox (only "up")`);
-  const services: string[] = [];
-  let forceRecreate = false;
-  let wait = false;
-  let waitTimeoutSeconds: number | undefined;
-  const rest = args.slice(i + 1);
-  for (let j = 0; j < rest.length; j++) {
-    const a = rest[j]!;
-    if (a === '--force-recreate') forceRecreate = true;
-    else if (a === '--wait') wait = true;
-    else if (a === '--wait-timeout' || a.startsWith('--wait-timeout=')) {
-      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++j];
-      if (!value || !/^\d+$/.test(value)) throw new DockerError(`invalid argument "${value ?? ''}" for "--wait-timeout" flag: strconv.ParseInt: parsing "${value ?? ''}": invalid syntax`);
-      waitTimeoutSeconds = Number(value);
+const host: DockerHost = {
+  cwd: process.cwd(),
+  async api<T>(path: string, init?: { method: string; body: unknown }) {
+    let res: LoopbackAnswer;
+    const headers = { ...authorization(), ...(init ? { 'content-type': 'application/json' } : {}) };
+    try {
+      // `node:https` rather than the global fetch, which boots Node's bundled HTTP client on first use.
+      res = await loopbackRequest(`${control}${path}`, { headers, ...(init ? { method: init.method, body: JSON.stringify(init.body) } : {}) });
+    } catch {
+      throw new DockerError(CANNOT_CONNECT);
     }
-    else if (a === '-d' || a === '--detach' || a === '--no-deps' || a === '--remove-orphans') continue;
-    else if (a === '--build') continue;
-    else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
-    else services.push(a);
-  }
-  const composeFile = resolve(file);
-  if (!existsSync(composeFile)) throw new DockerError(`open ${composeFile}: no such file or directory`);
-  const { body } = await api<ComposeUpResult>('/compose/up', { method: 'POST', body: { composeFile, services, forceRecreate, wait, waitTimeoutSeconds } });
-  for (const line of body.progress) process.stderr.write(`${line}\n`);
-  if (body.error) { process.stderr.write(`${body.error}\n`); return 1; }
-  return 0;
-}
-
-function status(c: ContainerView, now: number): string {
-  if (c.state === 'exited') return `Exited (${c.exitCode}) ${humanDuration(now - (c.finishedAt ?? now))} ago`;
-  const health = c.health === 'none' ? '' : c.health === 'starting' ? ' (health: starting)' : ` (${c.health})`;
-  return `Up ${humanDuration(now - c.startedAt)}${health}`;
-}
-
-async function ps(args: string[]): Promise<number> {
-  const names: string[] = [];
-  let format: string | undefined;
-  let all = false;
-  let quiet = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--filter' || a === '-f') {
-      const [k, v] = args[++i]!.split(/=(.*)/s);
-      if (k !== 'name') throw new DockerError(`the sandbox supports only name filters, got ${k}`);
-      names.push(v ?? '');
-    } else if (a === '--format') format = args[++i];
-    else if (a === '-a' || a === '--all') all = true;
-    else if (a === '-q' || a === '--quiet') quiet = true;
-    else if (a === '--no-trunc') continue;
-    else throw new DockerError(`unknown flag: ${a}`);
-  }
-  const [{ body: list }, { body: clock }] = await Promise.all([
-    api<ContainerView[]>('/containers'), api<{ now: number }>('/clock'),
-  ]);
-  const shown = list
-    .filter((c) => all || c.state === 'running')
-    .filter((c) => !names.length || names.some((n) => new RegExp(n).test(c.name)))
-    .sort((a, b) => b.createdAt - a.createdAt);
-  const fields = (c: ContainerView): Record<string, string> => ({
-    ID: c.id.slice(0, 12), Names: c.name, Image: c.image, Command: c.command, State: c.state,
-    Status: status(c, clock.now), CreatedAt: new Date(c.createdAt).toISOString(),
-    RunningFor: `${humanDuration(clock.now - c.createdAt)} ago`,
-    Ports: c.port ? `127.0.0.1:${c.port}->${c.port}/tcp` : '',
-  });
-  if (quiet) { for (const c of shown) process.stdout.write(`${c.id.slice(0, 12)}\n`); return 0; }
-  if (format) {
-    // Docker turns the two-character `\t` / `\n` of a shell-quoted format into the real characters.
-    const tpl = format.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-    for (const c of shown) {
-      const f = fields(c);
-      process.stdout.write(`${tpl.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, k: string) => f[k] ?? '')}\n`);
+    if (res.status === 401) throw new DockerError(PERMISSION_DENIED);
+    return { status: res.status, body: JSON.parse(res.text) as T };
+  },
+  async follow(path, onLine) {
+    // A reader that went away (`| sed /x/q`) ends the stream at the next line, as with Docker.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
+    let status: number;
+    try {
+      status = await loopbackLines(`${control}${path}`, { headers: authorization() }, onLine);
+    } catch {
+      throw new DockerError(CANNOT_CONNECT);
     }
-    return 0;
-  }
-  const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-    ...shown.map((c) => { const f = fields(c); return [f.ID!, f.Image!, f.Command!, f.RunningFor!, f.Status!, f.Ports!, f.Names!]; })];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(`${r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i]! + 3) : v)).join('')}\n`);
-  return 0;
-}
-
-async function exec(args: string[]): Promise<number> {
-  const extra: Record<string, string> = {};
-  let workdir: string | undefined;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-e' || a === '--env') {
-      const [k, v] = args[++i]!.split(/=(.*)/s);
-      extra[k!] = v ?? process.env[k!] ?? '';
-    } else if (a === '-w' || a === '--workdir') workdir = args[++i];
-    else if (a === '-u' || a === '--user') i++;
-    else if (/^-[it]+$/.test(a) || a === '--interactive' || a === '--tty') continue;
-    else break;
-  }
-  const name = args[i];
-  const cmd = args.slice(i + 1);
-  if (!name || !cmd.length) throw new DockerError('"docker exec" requires at least 2 arguments.');
-  const { container: c, env } = await container(name);
-  if (c.state !== 'running') throw new DockerError(`Error response from daemon: container ${c.id} is not running`);
-  const mappedEnv = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, mapWord(c.root, v)]));
-  // PYTHONPATH=/app from the operator is added to (not instead of) what the image itself puts on the path.
-  if (mappedEnv.PYTHONPATH && env.PYTHONPATH) mappedEnv.PYTHONPATH = `${mappedEnv.PYTHONPATH}:${env.PYTHONPATH}`;
-  const child = spawn(cmd[0]!, cmd.slice(1).map((w) => mapWord(c.root, w)), {
-    cwd: workdir ? hostPath(c.root, workdir) : join(c.root, 'app'),
-    env: { ...env, ...mappedEnv },
-    stdio: 'inherit',
-  });
-  return new Promise((resolveExit) => {
+    if (status === 401) throw new DockerError(PERMISSION_DENIED);
+  },
+  out: (text) => { process.stdout.write(text); },
+  err: (text) => { process.stderr.write(text); },
+  exec: ({ command, cwd, env, fromClient }) => new Promise((resolveExit) => {
+    const clientEnv = Object.fromEntries(fromClient.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
+    const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...env, ...clientEnv }, stdio: 'inherit' });
     child.on('error', () => {
-      process.stderr.write(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd[0]}": executable file not found in $PATH: unknown\n`);
+      process.stderr.write(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${command[0]}": executable file not found in $PATH: unknown\n`);
       resolveExit(127);
     });
     child.on('exit', (code, signal) => resolveExit(code ?? (signal ? 128 + 9 : 1)));
-  });
-}
+  }),
+};
 
-async function logs(args: string[]): Promise<number> {
-  let since: string | undefined;
-  let timestamps = false;
-  let tail: number | undefined;
-  let follow = false;
-  let name: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--since') since = args[++i];
-    else if (a.startsWith('--since=')) since = a.slice(8);
-    else if (a === '-t' || a === '--timestamps') timestamps = true;
-    else if (a === '-n' || a === '--tail') tail = Number(args[++i]);
-    else if (a === '-f' || a === '--follow') follow = true;
-    else if (a.startsWith('-')) throw new DockerError(`unknown flag: ${a}`);
-    else name = a;
-  }
-  if (!name) throw new DockerError('"docker logs" requires exactly 1 argument.');
-  const { container: c } = await container(name);
-  const print = (l: LogLine) => {
-    const text = `${timestamps ? `${new Date(l.t).toISOString()} ` : ''}${l.line}\n`;
-    (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
-  };
-  if (follow) {
-    const { body: clock } = await api<{ now: number }>('/clock');
-    const from = since === undefined ? -Infinity : parseSince(since, clock.now);
-    if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
-    // A reader that went away (`| sed /x/q`) ends the stream at the next line, as with Docker.
-    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
-    await streamLines(`/containers/${encodeURIComponent(c.name)}/logs?follow=1&since=${from}`, print);
-    return 0;
-  }
-  const [{ body: lines }, { body: clock }] = await Promise.all([
-    api<LogLine[]>(`/containers/${encodeURIComponent(c.name)}/logs`), api<{ now: number }>('/clock'),
-  ]);
-  const from = since === undefined ? -Infinity : parseSince(since, clock.now);
-  if (from === undefined) throw new DockerError(`invalid value for "since": ${since}`);
-  let shown = lines.filter((l) => l.t >= from);
-  if (tail !== undefined && tail >= 0) shown = shown.slice(-tail);
-  for (const l of shown) print(l);
-  return 0;
-}
-
-async function cp(args: string[]): Promise<number> {
-  const [src, dest] = args.filter((a) => !a.startsWith('-'));
-  if (!src || !dest) throw new DockerError('"docker cp" requires exactly 2 arguments.');
-  const side = async (p: string): Promise<string> => {
-    const m = /^([^/:][^:]*):(.*)$/.exec(p);
-    if (!m) return resolve(p);
-    const { container: c } = await container(m[1]!);
-    return hostPath(c.root, m[2]!);
-  };
-  const from = await side(src);
-  let to = await side(dest);
-  if (!existsSync(from)) throw new DockerError(`lstat ${src}: no such file or directory`);
-  if (existsSync(to) && statSync(to).isDirectory()) to = join(to, basename(from));
-  if (!existsSync(dirname(to))) throw new DockerError(`Error response from daemon: Could not find the file ${dirname(dest)} in container`);
-  mkdirSync(dirname(to), { recursive: true });
-  cpSync(from, to, { recursive: true });
-  process.stderr.write(`Successfully copied ${statSync(to).size}B to ${dest}\n`);
-  return 0;
-}
-
-async function inspect(args: string[]): Promise<number> {
-  let format: string | undefined;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '-f' || args[i] === '--format') format = args[++i];
-    else names.push(args[i]!);
-  }
-  const out = [];
-  for (const n of names) {
-    const { container: c } = await container(n);
-    const doc = {
-      Id: c.id, Name: `/${c.name}`,
-      State: {
-        Status: c.state, Running: c.state === 'running', Pid: c.pid, ExitCode: c.exitCode ?? 0,
-        StartedAt: new Date(c.startedAt).toISOString(),
-        FinishedAt: c.finishedAt ? new Date(c.finishedAt).toISOString() : '0001-01-01T00:00:00Z',
-        ...(c.health !== 'none' ? { Health: { Status: c.health } } : {}),
-      },
-      Config: { Image: c.image },
-    };
-    if (format) {
-      process.stdout.write(`${format.replace(/\{\{\s*((?:\.\w+)+)\s*\}\}/g, (_m, path: string) => {
-        let v: unknown = doc;
-        for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
-        return v === undefined ? '<no value>' : String(v);
-      })}\n`);
-    } else out.push(doc);
-  }
-  if (!format) process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
-  return 0;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'compose': return compose(rest);
-    case 'ps': return ps(rest);
-    case 'exec': return exec(rest);
-    case 'logs': return logs(rest);
-    case 'cp': return cp(rest);
-    case 'inspect': return inspect(rest);
-    case 'container': return rest[0] === 'ls' ? ps(rest.slice(1)) : main(rest);
-    default:
-      throw new DockerError(`docker: '${cmd ?? ''}' is not a docker command supported by the sandbox.`);
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: Error) => {
-    process.stderr.write(`${err instanceof DockerError ? err.message : `docker: ${err.message}`}\n`);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await runDocker(host, process.argv.slice(2));

@@ -3,6 +3,8 @@ import { createServer } from 'node:https';
 import { carriesCredential } from '../../credential.ts';
 import type { AddressInfo } from 'node:net';
 import type { FaultSpec } from '../../types.ts';
+import { shellScript, type CliOutput } from './cli-script.ts';
+import { DockerError, runDocker, type DockerHost, type ExecRequest } from './commands.ts';
 import { readCompose } from './compose.ts';
 import { BACKEND_SERVICES, type ContainerRuntime } from './containers.ts';
 import type { ComposeUpRequest, ComposeUpResult, ContainerView, ExecSpec, LogLine } from './types.ts';
@@ -42,28 +44,67 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ url: string; c
 async function handle(opts: DaemonOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://daemon');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  const { runtime } = opts;
 
-  if (req.method === 'GET' && url.pathname === '/clock') return send(res, 200, { now: opts.now() });
   if (req.method === 'GET' && url.pathname === '/clock/watch') return watchClock(opts, req, res);
-  if (req.method === 'POST' && url.pathname === '/faults/take') {
-    const { kind } = (await body(req)) as { kind: string };
-    return send(res, 200, { spec: opts.takeFault(kind) ?? null });
-  }
-  if (req.method === 'POST' && url.pathname === '/compose/up') {
-    const reqBody = (await body(req)) as ComposeUpRequest;
-    return send(res, 200, await composeUp(runtime, reqBody));
-  }
-  if (req.method === 'GET' && parts[0] === 'containers') {
-    if (parts.length === 1) return send(res, 200, runtime.list());
-    const found = runtime.get(parts[1]!);
+  if (req.method === 'GET' && parts[0] === 'containers' && parts[2] === 'logs' && url.searchParams.has('follow')) {
+    const found = opts.runtime.get(parts[1] ?? '');
     if (!found) return send(res, 404, { error: `No such container: ${parts[1]}` });
-    if (parts[2] === 'logs' && url.searchParams.has('follow')) return followLogs(runtime, found.view, Number(url.searchParams.get('since') ?? '-Infinity'), req, res);
-    if (parts[2] === 'logs') return send(res, 200, runtime.logs(found.view.name));
-    const spec: ExecSpec = { container: found.view, env: found.env };
-    return send(res, 200, spec);
+    return followLogs(opts.runtime, found.view, Number(url.searchParams.get('since') ?? '-Infinity'), req, res);
   }
-  send(res, 404, { error: `page not found: ${req.method} ${url.pathname}` });
+  if (req.method === 'POST' && url.pathname === '/cli') {
+    res.writeHead(200, { 'content-type': 'text/x-shellscript' });
+    res.end(await cliScript(opts, await rawBody(req)));
+    return;
+  }
+  const body = req.method === 'POST' ? await jsonBody(req) : undefined;
+  const answer = await route(opts, req.method ?? 'GET', url, body);
+  send(res, answer.status, answer.body);
+}
+
+/** The daemon's answers that are one JSON value: for its HTTP clients, and for the commands it runs itself. */
+async function route(opts: DaemonOptions, method: string, url: URL, body: unknown): Promise<{ status: number; body: unknown }> {
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const { runtime } = opts;
+  if (method === 'GET' && url.pathname === '/clock') return { status: 200, body: { now: opts.now() } };
+  if (method === 'POST' && url.pathname === '/faults/take') return { status: 200, body: { spec: opts.takeFault((body as { kind: string }).kind) ?? null } };
+  if (method === 'POST' && url.pathname === '/compose/up') return { status: 200, body: await composeUp(runtime, body as ComposeUpRequest) };
+  if (method === 'GET' && parts[0] === 'containers') {
+    if (parts.length === 1) return { status: 200, body: runtime.list() };
+    const found = runtime.get(parts[1]!);
+    if (!found) return { status: 404, body: { error: `No such container: ${parts[1]}` } };
+    if (parts[2] === 'logs') return { status: 200, body: runtime.logs(found.view.name) };
+    const spec: ExecSpec = { container: found.view, env: found.env };
+    return { status: 200, body: spec };
+  }
+  return { status: 404, body: { error: `page not found: ${method} ${url.pathname}` } };
+}
+
+/**
+ * `POST /cli`: a whole `docker ...` command of the VPS's `docker` shim, run here. The body is the client's working
+ * directory and its arguments, each ended by a NUL byte; the answer is a shell script the shim evaluates: what the
+ * command printed (to stdout and stderr) and its exit status, or for `docker exec` the start of the container command
+ * (cli-script.ts). One request per command, so a `docker ps` over SSH costs a curl rather than a Node start.
+ */
+async function cliScript(opts: DaemonOptions, body: string): Promise<string> {
+  const [cwd = '/', ...argv] = body.split('\0').slice(0, -1);
+  const output: CliOutput[] = [];
+  let started: ExecRequest | undefined;
+  const host: DockerHost = {
+    cwd,
+    api: async <T>(path: string, init?: { method: string; body: unknown }) => {
+      const answer = await route(opts, init?.method ?? 'GET', new URL(path, 'http://daemon'), init?.body);
+      return { status: answer.status, body: answer.body as T };
+    },
+    follow: () => Promise.reject(new DockerError('docker logs --follow streams: the shim runs it itself')),
+    out: (text) => { output.push({ stream: 'stdout', text }); },
+    err: (text) => { output.push({ stream: 'stderr', text }); },
+    exec: (request) => {
+      started = request;
+      return Promise.resolve(0);
+    },
+  };
+  const code = await runDocker(host, argv);
+  return shellScript(output, started && code === 0 ? { exec: started } : { code });
 }
 
 /** `docker compose up`: the named services of a compose file (all of them when none is named). */
@@ -134,10 +175,14 @@ function watchClock(opts: DaemonOptions, req: IncomingMessage, res: ServerRespon
   req.on('close', off);
 }
 
-async function body(req: IncomingMessage): Promise<unknown> {
+async function rawBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function jsonBody(req: IncomingMessage): Promise<unknown> {
+  const text = await rawBody(req);
   return text ? JSON.parse(text) : {};
 }
 

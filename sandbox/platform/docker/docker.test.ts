@@ -69,16 +69,26 @@ PY`);
   });
 
   it('the image\'s python hands -c, - and scripts straight to python3: no Node process in between', async () => {
-    // python3's parent is the process that ran `python`: the VPS's docker (a bundled docker-*.mjs), not the image's
-    // Node stand-in for the wire-org script (python-*.mjs), which would cost every `docker exec ... python` a Node start.
+    // python3's parent is whatever started `python`, never the image's Node stand-in for the wire-org script
+    // (python-*.mjs), which would cost every `docker exec ... python` a Node start.
     const parent = 'import os; print(open(f"/proc/{os.getppid()}/cmdline").read().replace(chr(0), " "))';
     const viaC = await t.ssh(`docker exec curateme-backend-b2b python -c '${parent}'`);
     const viaStdin = await t.ssh('docker exec curateme-backend-b2b python -', parent);
     for (const r of [viaC, viaStdin]) {
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /docker-[0-9a-f]{16}\.mjs/);
       assert.doesNotMatch(r.stdout, /python-[0-9a-f]{16}\.mjs/);
+      // Nor the VPS's docker as a Node program (docker-*.mjs): the daemon ran the command and the shim exec'd it.
+      assert.doesNotMatch(r.stdout, /docker-[0-9a-f]{16}\.mjs/);
     }
+  });
+
+  it('docker exec gives the command the container\'s environment only, and -e NAME the client\'s value', async () => {
+    const r = await t.ssh("export SESSION_ONLY=x FROM_CLIENT=client; docker exec -e FROM_CLIENT curateme-backend-b2b sh -c 'echo \"[${SESSION_ONLY-unset}] [$FROM_CLIENT] [$SANDBOX_SERVICE]\"'");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '[unset] [client] [backend-b2b]\n');
+    const missing = await t.ssh('docker exec curateme-backend-b2b no-such-command');
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /executable file not found in \$PATH/);
   });
 
   it('mints a token inside the container with the runbook\'s httpx round-trip', async () => {

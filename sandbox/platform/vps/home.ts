@@ -2,6 +2,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } 
 import { dirname, join } from 'node:path';
 import { writePrivateFileSync } from '../../../common/private-files.ts';
 import { repoPath } from '../../../common/repo.ts';
+import { shellQuote } from '../docker/cli-script.ts';
 
 /** Where the repo's platform fixture lives; the VPS gets a deployed copy of it. */
 export const fixturePlatformDir = repoPath('fixtures', 'platform');
@@ -34,11 +35,21 @@ export function layOutHome(home: string, daemon: DockerDaemonAccess, dockerCli: 
   chmodSync(tmp, 0o1777);
   if (!existsSync(platformDir)) cpSync(fixturePlatformDir, platformDir, { recursive: true });
 
-  // A shell script rather than a symlink: it pins this Node, whatever PATH the session has.
+  // The daemon runs each command (`POST /cli`) and answers with a script that prints its output and exits with its
+  // status, or starts the container command: a call costs a curl rather than a Node start. `docker logs --follow`
+  // streams, so it runs the Node program (which pins this Node, whatever PATH the session has). Paths only: the
+  // credential stays in its mode 600 file, read by curl (`-H @FILE`) or the program, never on a command line.
+  const node = `DOCKER_SANDBOX_CONTROL=${shellQuote(daemon.url)} DOCKER_SANDBOX_CREDENTIAL=${shellQuote(daemon.credentialFile)} NODE_EXTRA_CA_CERTS=${shellQuote(daemon.caFile)} exec ${shellQuote(process.execPath)} ${shellQuote(dockerCli)} "$@"`;
   writeFileSync(join(bin, 'docker'), [
     '#!/bin/sh',
-    // Paths only: the credential stays in its mode 600 file, read by the shim, never on a command line.
-    `DOCKER_SANDBOX_CONTROL='${daemon.url}' DOCKER_SANDBOX_CREDENTIAL='${daemon.credentialFile}' NODE_EXTRA_CA_CERTS='${daemon.caFile}' exec '${process.execPath}' '${dockerCli}' "$@"`,
+    `if [ "$1" = logs ]; then for arg in "$@"; do case "$arg" in -f|--follow) ${node} ;; esac; done; fi`,
+    `script=$(printf '%s\\0' "$PWD" "$@" | curl -sS --fail --cacert ${shellQuote(daemon.caFile)} -H @${shellQuote(daemon.credentialFile)} --data-binary @- ${shellQuote(`${daemon.url}/cli`)} 2>/dev/null)`,
+    'case $? in',
+    '  0) ;;',
+    '  22|26) echo "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock" >&2; exit 1 ;;',
+    '  *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;',
+    'esac',
+    'eval "$script"',
     '',
   ].join('\n'), { mode: 0o755 });
   // The system python, not a pyenv shim: pyenv resolves through $HOME, which here is the VPS home.
