@@ -173,6 +173,8 @@ async function runPreloaded(request: RunRequest, preloaded: PreloadedThread): Pr
   let connections: SharedConnections | undefined;
   let remoteLock: RemoteLock | undefined;
   const mux = new Multiplexer(request.reporters);
+  // What the document names of msal, graph and zx loads in the thread while the sandbox starts and the locks are taken.
+  preloaded.load(blockModules(runbook));
   try {
     if (profile?.sandboxCommand) {
       mux.emit({ kind: 'notice', level: 'info', message: `starting the sandbox of target ${targetName}: ${profile.sandboxCommand}` });

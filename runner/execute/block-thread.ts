@@ -14,7 +14,7 @@ import { loadZxLibrary } from './libraries.ts';
 import { Redactor } from './redact.ts';
 import { REFUSED } from './refuse.ts';
 import { onPid, spawner } from './thread-spawner.ts';
-import type { RunRequest, SeedMessage, ThreadData, WorkerMessage, WorkerSeed } from './runtime.ts';
+import type { PreloadMessage, RunRequest, SeedMessage, ThreadData, WorkerMessage, WorkerSeed } from './runtime.ts';
 
 const port = parentPort!;
 const data = workerData as ThreadData;
@@ -26,14 +26,25 @@ let deliver: ((request: RunRequest) => void) | undefined;
 const inbox: RunRequest[] = [];
 let seeded!: (seed: WorkerSeed) => void;
 const seedMessage = new Promise<WorkerSeed>((resolve) => (seeded = resolve));
-port.on('message', (message: RunRequest | SeedMessage) => {
+// The heavy modules the document names load while the seed is on its way (an import is loaded once per thread).
+const preload = (modules: string[]) => {
+  if (modules.includes('zx')) {
+    try {
+      loadZxLibrary();
+    } catch {
+      // The block runtime loads it again as the seed arrives, and reports what went wrong.
+    }
+  }
+  if (modules.includes('msal')) void import('@azure/msal-node').catch(() => undefined);
+  if (modules.includes('graph')) void import('@microsoft/microsoft-graph-client').catch(() => undefined);
+};
+port.on('message', (message: RunRequest | SeedMessage | PreloadMessage) => {
   if ('seed' in message) seeded(message.seed);
+  else if ('preload' in message) preload(message.preload);
   else if (deliver) deliver(message);
   else inbox.push(message);
 });
-// The heavy modules the document names load while the seed is on its way (an import is loaded once per thread).
-if (data.modules.includes('msal')) void import('@azure/msal-node').catch(() => undefined);
-if (data.modules.includes('graph')) void import('@microsoft/microsoft-graph-client').catch(() => undefined);
+preload(data.modules);
 const seed = data.seed ?? (await seedMessage);
 
 // Anything written straight to the thread's stdout/stderr is part of the running block's output: it travels the same

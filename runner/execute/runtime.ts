@@ -73,6 +73,11 @@ export interface SeedMessage {
   seed: WorkerSeed;
 }
 
+/** The heavy modules a thread started before its document was read loads ahead of its seed (`msal`, `graph`, `zx`). */
+export interface PreloadMessage {
+  preload: string[];
+}
+
 function newThread(data: ThreadData): Worker {
   return new Worker(workerUrl(), { workerData: data, stdout: true, stderr: true });
 }
@@ -83,6 +88,8 @@ function newThread(data: ThreadData): Worker {
  * adopts it; `dispose` ends it when the run never got that far.
  */
 export interface PreloadedThread {
+  /** Starts loading the heavy modules the document names (a thread started before the document was read). */
+  load(modules: string[]): void;
   /** From now on the thread keeps the process alive (an early thread does not until a run adopts it; the runtime's
    * listeners would hold it too, but a run may wait on other things before its first block). */
   adopt(): void;
@@ -119,6 +126,9 @@ export function preloadBlockThread(modules: string[] = [], options: { early?: bo
   let ended = false;
   worker.once('exit', () => (ended = true));
   return {
+    load(modules) {
+      if (modules.length > 0) worker?.postMessage({ preload: modules } satisfies PreloadMessage);
+    },
     adopt() {
       worker?.ref();
     },
