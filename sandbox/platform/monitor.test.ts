@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { MonitorReport } from './monitor.ts';
@@ -59,5 +59,19 @@ describe('the invariant monitor', () => {
     assert.equal(r.ok, false);
     assert.deepEqual(r.leaks.map((l) => [l.where.replace(/^.*vps\/home\//, ''), l.line, l.secretHint]), [['transcript.txt', 2, secret.slice(0, 3)]]);
     assert.equal(JSON.stringify(r).includes(secret), false);
+  });
+
+  it('searches a log only where it grew, and still finds a value written across two scans, at its line', async () => {
+    const secret = liveSecret(t);
+    const log = t.sandbox.context.log.path;
+    assert.equal((await report()).leaks.length, 0);
+    // Half the value, a scan (which searches the log up to here), then the rest: only a search that reaches back
+    // across the end of the last one finds it.
+    appendFileSync(log, `half a paste: ${secret.slice(0, 20)}`);
+    assert.equal((await report()).leaks.length, 0);
+    appendFileSync(log, `${secret.slice(20)}\n`);
+    const r = await report();
+    const line = readFileSync(log, 'utf8').split('\n').findIndex((l) => l.includes(secret)) + 1;
+    assert.deepEqual(r.leaks.map((l) => [l.where, l.line, l.secretHint]), [['logs/sandbox.log', line, secret.slice(0, 3)]]);
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Clock, TenantView } from '../types.ts';
 
@@ -35,6 +36,11 @@ export interface MonitorSources {
   heldSecrets(): Map<string, string>;
   /** Files to scan for secret values. */
   scanFiles(): string[];
+  /**
+   * Whether `file` is a log that is only ever appended to (the sandbox's and the containers'): a scan searches only what
+   * was added since the last one. Everything else is searched whole every time.
+   */
+  appendOnly?(file: string): boolean;
   sandboxDir: string;
 }
 
@@ -47,6 +53,9 @@ export class InvariantMonitor {
   private readonly windows: (DeadWindow & { startedWall: number })[] = [];
   private readonly leaks = new Map<string, Leak>();
   private checks = 0;
+  /** How far each append-only log was searched, for the secrets whose digest is `searchedFor`. */
+  private readonly searchedTo = new Map<string, number>();
+  private searchedFor = '';
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
 
@@ -76,25 +85,44 @@ export class InvariantMonitor {
     }
   }
 
+  /**
+   * Searches the files for every known secret. Logs only grow, and the sandbox's persist across runs: each scan reads
+   * only what they gained since the last (from a little before, so a value written across the two reads is found),
+   * unless the set of secrets changed, which searches everything again.
+   */
   scan(): void {
     const tenant = this.src.tenant();
     if (!tenant) return;
     const secrets = tenant.knownSecretValues().filter((s) => s.length >= 8);
     if (!secrets.length) return;
+    const digest = createHash('sha256').update([...secrets].sort().join('\0')).digest('hex');
+    if (digest !== this.searchedFor) {
+      this.searchedTo.clear();
+      this.searchedFor = digest;
+    }
+    const overlap = Math.max(...secrets.map((secret) => Buffer.byteLength(secret))) - 1;
     for (const file of this.src.scanFiles()) {
+      const incremental = this.src.appendOnly?.(file) ?? false;
       let text: string;
+      let start = 0;
       try {
-        if (statSync(file).size > 8 * 1024 * 1024) continue;
-        text = readFileSync(file, 'utf8');
+        const size = statSync(file).size;
+        const before = incremental ? this.searchedTo.get(file) ?? 0 : 0;
+        if (incremental) this.searchedTo.set(file, size);
+        if (incremental && before === size) continue;
+        start = before > size ? 0 : Math.max(0, before - overlap);
+        if (size - start > 8 * 1024 * 1024) continue;
+        text = start === 0 ? readFileSync(file, 'utf8') : readFrom(file, start, size);
       } catch { continue; }
       for (const secret of secrets) {
-        const at = text.indexOf(secret);
-        if (at < 0) continue;
+        if (!text.includes(secret)) continue;
         const where = relative(this.src.sandboxDir, file);
         const key = `${where}\0${secret}`;
         if (this.leaks.has(key)) continue;
+        // The line is counted in the whole file: a found leak is rare, a whole read then is cheap enough.
+        const whole = start === 0 ? text : readFileSync(file, 'utf8');
         this.leaks.set(key, {
-          where, line: text.slice(0, at).split('\n').length, secretHint: secret.slice(0, 3),
+          where, line: whole.slice(0, whole.indexOf(secret)).split('\n').length, secretHint: secret.slice(0, 3),
           foundAt: new Date(this.src.clock.now()).toISOString(),
         });
       }
@@ -114,6 +142,23 @@ export class InvariantMonitor {
   stop(): void {
     this.unsubscribe();
     for (const t of this.timers) clearInterval(t);
+  }
+}
+
+/** Bytes `start` to `end` of `file`, as text. */
+function readFrom(file: string, start: number, end: number): string {
+  const buffer = Buffer.alloc(end - start);
+  const fd = openSync(file, 'r');
+  try {
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, start + read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { entrypoint } from './entrypoints.ts';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { asResponse, loopbackAgent, loopbackRequest } from '../loopback.ts';
 import type { ComponentHandle, SandboxComponent, SandboxContext } from '../types.ts';
 import { BACKEND_SERVICES, ContainerRuntime } from './docker/containers.ts';
@@ -121,6 +121,7 @@ async function startPlatform(
       ...readdirSync(runtimeOpts.dir).filter((f) => f.endsWith('.log')).map((f) => join(runtimeOpts.dir, f)),
       ...walkFiles(vps.home, (p) => SECRET_PLACES.test(p) || p.endsWith('/.ssh')),
     ],
+    appendOnly: (file) => file === context.log.path || (dirname(file) === runtimeOpts.dir && file.endsWith('.log')),
   });
   cleanups.push(() => monitor.stop());
   cleanups.push(runtime.onEvent((e) => {
