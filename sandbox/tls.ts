@@ -1,7 +1,15 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
+
+/**
+ * node-forge, a large module, is loaded only when a certificate is made: a sandbox that finds its CA and certificate
+ * (every start after the first) loads none of it, which was a tenth of the sandbox's start on its main thread.
+ */
+let loadedForge: typeof Forge | undefined;
+const forgeLib = (): typeof Forge => (loadedForge ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 
 /**
  * The sandbox's own certificate authority. Clients trust the sandbox by being handed `certPath` (never by turning
@@ -22,10 +30,11 @@ export interface ServerCert {
 const CA_NAME = 'Runbook Sandbox Local CA';
 
 /** Node's RSA key generation is native and fast; forge's pure-JS one takes seconds. */
-function newRsaKey(): forge.pki.rsa.KeyPair {
+function newRsaKey(): Forge.pki.rsa.KeyPair {
+  const forge = forgeLib();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const key = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const key = forge.pki.privateKeyFromPem(pem) as Forge.pki.rsa.PrivateKey;
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e) };
 }
 
@@ -52,6 +61,7 @@ export function loadOrCreateCa(dir: string): LocalCa {
     const certPem = readFileSync(certPath, 'utf8');
     if (isStillValid(certPem, 7 * 86_400_000)) return { certPem, keyPem: readFileSync(keyPath, 'utf8'), certPath };
   }
+  const forge = forgeLib();
   const keys = newRsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
@@ -78,6 +88,7 @@ const IP = /^(\d{1,3}\.){3}\d{1,3}$|:/;
 
 /** A leaf certificate for `hosts` (DNS names and IPs) signed by the CA, valid for about a year. */
 export function issueServerCert(ca: Pick<LocalCa, 'certPem' | 'keyPem'>, hosts: string[]): ServerCert {
+  const forge = forgeLib();
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = newRsaKey();

@@ -1,4 +1,5 @@
-import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
+import { ConfidentialClientApplication, LogLevel, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { loopbackRequest } from '../../loopback.ts';
 import type { GraphConfig } from './config.ts';
 import { log } from './log.ts';
 
@@ -9,6 +10,34 @@ export class GraphError extends Error {
   constructor(readonly status: number, readonly code: string, detail = '') {
     super(`${status} ${code}${detail ? ` ${detail}` : ''}`);
   }
+}
+
+/**
+ * msal-node's network client over `node:https`, which msal otherwise does with fetch: fetch boots an HTTP client of
+ * its own, a good part of a backend's start. Trust is the container's (NODE_EXTRA_CA_CERTS); answers are handed to
+ * msal as its own client would: the status, the headers and the JSON body, an Error for a transport failure.
+ */
+const networkClient: INetworkModule = {
+  sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout),
+  sendPostRequestAsync: (url, options) => send('POST', url, options),
+};
+
+async function send<T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeoutMs?: number): Promise<NetworkResponse<T>> {
+  const res = await loopbackRequest(url, {
+    method,
+    headers: options?.headers ?? {},
+    ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+  });
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(res.headers)) if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
+  let body: T;
+  try {
+    body = JSON.parse(res.text) as T;
+  } catch {
+    throw new Error(`Failed to parse response from ${url} (HTTP ${res.status}): not JSON`);
+  }
+  return { headers, body, status: res.status };
 }
 
 /**
@@ -28,7 +57,7 @@ export class GraphClient {
         // A non-Microsoft host must be declared, or MSAL asks login.microsoftonline.com whether it is one.
         knownAuthorities: [host.host],
       },
-      system: { loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined } },
+      system: { networkClient, loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined } },
     });
   }
 
@@ -50,27 +79,26 @@ export class GraphClient {
     const url = `${this.config.baseUrl.replace(/\/$/, '')}/${path.replace(/^\//, '')}`;
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();
-      const res = await fetch(url, {
+      const res = await loopbackRequest(url, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       // Graph throttling: honour Retry-After (capped: the sandbox should not stall a test for minutes).
       if ((res.status === 429 || res.status === 503) && attempt < 3) {
-        const wait = Math.min(Number(res.headers.get('retry-after') ?? '1') || 1, 5);
+        const wait = Math.min(Number(res.headers['retry-after'] ?? '1') || 1, 5);
         log('WARNING', 'graph_client', `graph_request ${method} ${path} status=${res.status} retry_after=${wait}s`);
         await new Promise((r) => setTimeout(r, wait * 1000));
         continue;
       }
-      if (!res.ok) {
-        const text = await res.text();
+      if (res.status < 200 || res.status >= 300) {
+        const text = res.text;
         let code = 'error';
         try { code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? code; } catch { /* not JSON */ }
         throw new GraphError(res.status, code);
       }
       if (res.status === 202 || res.status === 204) return undefined as T;
-      const text = await res.text();
-      return (text ? JSON.parse(text) : undefined) as T;
+      return (res.text ? JSON.parse(res.text) : undefined) as T;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Agent } from 'node:https';
@@ -81,9 +82,19 @@ export class ContainerRuntime {
   private readonly logReaders = new Map<string, Set<(line: LogLine) => void>>();
   private readonly followWaiters = new Map<string, Array<() => void>>();
   private readonly healthAgent: Agent;
+  /** Old container folders being removed. */
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(private readonly opts: RuntimeOptions) {
     this.healthAgent = loopbackAgent(readFileSync(opts.caPath, 'utf8'), { keepAlive: true });
+    // Folders a killed sandbox left half removed.
+    for (const entry of existsSync(opts.dir) ? readdirSync(opts.dir) : []) if (/\.removed-[0-9a-f]{8}$/.test(entry)) this.remove(join(opts.dir, entry));
+  }
+
+  /** Removes `dir` in the background; stopAll waits for it. */
+  private remove(dir: string): void {
+    const removal: Promise<void> = rm(dir, { recursive: true, force: true }).catch(() => undefined).finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
   }
 
   onEvent(listener: (e: ContainerEvent) => void): () => void {
@@ -147,13 +158,20 @@ export class ContainerRuntime {
   async stopAll(): Promise<void> {
     await Promise.all([...this.containers.values()].map((c) => this.kill(c)));
     this.healthAgent.destroy();
+    await Promise.all(this.removals);
   }
 
   private async create(spec: ServiceSpec): Promise<void> {
     const name = spec.containerName;
     const root = join(this.opts.dir, name);
     // A fresh container filesystem each time: what was `docker cp`'d into the old one is gone, as with Docker.
-    rmSync(root, { recursive: true, force: true });
+    // The old one is moved aside and removed in the background (stopAll waits for it): removing it in place held up
+    // every container's start.
+    if (existsSync(root)) {
+      const aside = `${root}.removed-${randomBytes(4).toString('hex')}`;
+      renameSync(root, aside);
+      this.remove(aside);
+    }
     for (const d of ['tmp', 'root', 'usr/local/bin', 'run/secrets']) mkdirSync(join(root, d), { recursive: true });
     cpSync(imageApp, join(root, 'app'), { recursive: true });
     // The one script the backend itself performs goes to the stand-in (python.ts); anything else (`-c`, `-`, a
