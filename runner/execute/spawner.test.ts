@@ -74,6 +74,22 @@ describe('spawner (commands started from the small host process)', () => {
     assert.equal(await gone(pid), true);
   });
 
+  it('boots its second host only when a second command comes', async () => {
+    const hostsOf = async () => (await $({ quiet: true, nothrow: true })`pgrep -P ${process.pid} -f spawn-host.mjs`).stdout.split('\n').filter(Boolean);
+    const before = new Set(await hostsOf());
+    const local = createSpawner();
+    try {
+      local.warm();
+      const shell = $({ spawn: local.spawn, quiet: true });
+      await shell`true`;
+      assert.equal((await hostsOf()).filter((pid) => !before.has(pid)).length, 1);
+      await shell`true`;
+      assert.equal((await hostsOf()).filter((pid) => !before.has(pid)).length, 2);
+    } finally {
+      local.close();
+    }
+  });
+
   it('boots its hosts without the extra CA bundle, and gives every command the environment it would have had', async () => {
     const before = process.env['NODE_EXTRA_CA_CERTS'];
     process.env['NODE_EXTRA_CA_CERTS'] = '/nonexistent/extra-ca.pem';
@@ -233,10 +249,13 @@ async function waitingShells(hosts: string[]): Promise<string[]> {
   return found.filter(Boolean).sort();
 }
 
-/** Runs commands until every host (they take turns) has run one, then waits for each to have its next shell ready. */
+/**
+ * Runs commands until every host (they take turns; the second boots with the second command) has run one, then waits
+ * for each to have its next shell ready.
+ */
 async function warmShellsOf(shell: typeof sh): Promise<string[]> {
   const hosts = new Set<string>();
-  for (let attempt = 0; attempt < 10 && hosts.size < 2; attempt += 1) hosts.add((await shell`echo $PPID`).stdout.trim());
+  await waitFor('a command from every host', async () => hosts.add((await shell`echo $PPID`).stdout.trim()).size === 2, 10_000);
   await waitFor('a warm shell in every host', async () => (await waitingShells([...hosts])).length === hosts.size, 3000);
   return [...hosts];
 }

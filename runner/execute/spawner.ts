@@ -15,7 +15,7 @@ import { repoPath } from '../../common/repo.ts';
  */
 export interface Spawner {
   spawn: typeof nodeSpawn;
-  /** Starts the hosts now (a block thread does while it waits for its seed), so the first command finds them up. */
+  /** Starts the first host now (a block thread does as it starts), so the first command finds it up. */
   warm(): void;
   close(): void;
 }
@@ -150,8 +150,9 @@ class Host {
 }
 
 /**
- * Two hosts take turns. A host is busy for about a millisecond while it starts its next warm shell (the fork and exec
- * of bash block it); taking turns, one host runs a command while the other gets its shell ready.
+ * Two hosts take turns. A host is busy for about a millisecond (several on a virtual machine) while it starts its next
+ * warm shell (the fork and exec of bash block it); taking turns, one host runs a command while the other gets its shell
+ * ready. The second boots only when a second command comes: a run of one command never pays for it.
  */
 const HOSTS = 2;
 
@@ -165,12 +166,14 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   let nextId = 0;
   let turn = 0;
 
-  const fill = () => {
+  let sent = 0;
+
+  const fill = (count: number) => {
     for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
-    while (hosts.length < HOSTS) hosts.push(new Host());
+    while (hosts.length < count) hosts.push(new Host());
   };
   const pick = (): Host => {
-    fill();
+    fill(1);
     const ready = hosts.filter((host) => host.ready);
     // Until one has started, the first takes the command and runs it once it listens. Never Node's own spawn instead:
     // a command started from here would outlive a runner killed with SIGKILL, where a host takes it down with it.
@@ -202,12 +205,15 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     }
     // Always an explicit environment: a host's own lacks what it does not need (hostEnvironment), the command does not.
     host.send({ type: 'spawn', id, command, args: argv, options: { ...transferable, env: transferable.env ?? process.env } });
+    // Forked after the command went out: the fork (milliseconds, on this thread) overlaps the command.
+    sent += 1;
+    if (sent >= 2) fill(HOSTS);
     return child as unknown as ChildProcess;
   }) as typeof nodeSpawn;
 
   return {
     spawn,
-    warm: fill,
+    warm: () => fill(1),
     close() {
       for (const host of hosts.splice(0)) if (host.process.connected) host.process.disconnect();
     },
