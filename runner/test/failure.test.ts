@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readJournal } from '../journal/journal.ts';
 import { isAlive } from '../../common/pid.ts';
-import { fence, runCli, writeRunbook } from './helpers.ts';
+import { fence, runCli, waitFor, writeRunbook } from './helpers.ts';
 
 /** A step section: its block appends `do NAME` to `log`, its rollback `undo NAME`; `body` runs after the append. */
 function section(name: string, options: { attributes?: string; body?: string; rollback?: string } = {}): string {
@@ -301,5 +301,22 @@ describe('a block cannot crash the runner', () => {
     assert.equal(`${run.stdout}${run.stderr}`.includes('sup3r-s3cret-value'), false);
     const outputs = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; stream?: string; text?: string }).filter((event) => event.kind === 'output');
     assert.deepEqual(outputs.map((event) => [event.stream, event.text]), [['stdout', 'raw [secret:TOKEN]'], ['stderr', 'to stderr']]);
+  });
+});
+
+describe('the end of a run', () => {
+  it('takes down a command a block left running as the process leaves, without waiting on it', async () => {
+    // The command writes its own pid, then becomes `sleep` (same pid); the step returns without awaiting it.
+    const { file, dir } = await fixture(
+      section('left', {
+        body: "void $`echo $$ > left.pid; exec sleep 60`.nothrow()\nwhile (!(await fs.pathExists('left.pid')) || (await fs.readFile('left.pid', 'utf8')).trim() === '') await sleep(5)",
+        rollback: 'none',
+      }),
+    );
+    const run = await runCli(['run', file], { cwd: dir });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const pid = Number(readFileSync(path.join(dir, 'left.pid'), 'utf8'));
+    assert.ok(pid > 0);
+    await waitFor(`command ${pid} to be taken down with the run`, () => (isAlive(pid) ? undefined : true), 5000);
   });
 });
