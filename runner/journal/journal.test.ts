@@ -51,6 +51,14 @@ describe('journal', () => {
     journal.close();
   });
 
+  it("writes a block's begin before append returns, for whatever reads the journal while the block runs", async () => {
+    const { journal, lines } = await openJournal();
+    journal.append(output('one'));
+    journal.append({ kind: 'block-begin', blockId: 's2', stepId: 's2', role: 'step', time: '2026-12-03T00:00:00.000Z' });
+    assert.deepEqual(lines().map((line) => JSON.parse(line).event.kind), ['output', 'block-begin']);
+    journal.close();
+  });
+
   it('writes other events by the end of the turn they were appended in', async () => {
     const { journal, lines } = await openJournal();
     journal.append(output('one'));

@@ -24,6 +24,12 @@ export interface RunMeta {
  */
 const DURABLE = new Set<RunEvent['kind']>(['run-begin', 'step-begin', 'rollback-plan', 'rollback-begin', 'rollback-end', 'forward-fix', 'operator', 'run-end']);
 
+/**
+ * Written at once, unsynced: a block's begin is the last line the runner writes before the block runs, so whatever
+ * reads the journal while a block runs (the block itself, an operator's `runbook audit`) finds the record up to it.
+ */
+const WRITTEN_AT_ONCE = new Set<RunEvent['kind']>(['block-begin']);
+
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.runbook', 'runs');
 }
@@ -101,6 +107,8 @@ export class Journal {
     if (DURABLE.has(event.kind)) {
       this.#write();
       fdatasyncSync(this.#fd);
+    } else if (WRITTEN_AT_ONCE.has(event.kind)) {
+      this.#write();
     } else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#write());

@@ -306,10 +306,11 @@ describe('a block cannot crash the runner', () => {
 
 describe('the end of a run', () => {
   it('takes down a command a block left running as the process leaves, without waiting on it', async () => {
-    // The command writes its own pid, then becomes `sleep` (same pid); the step returns without awaiting it.
+    // The command writes its own pid and says so through a FIFO (the step's `cat` returns once it has), then becomes
+    // `sleep` (same pid); the step returns without awaiting it.
     const { file, dir } = await fixture(
       section('left', {
-        body: "void $`echo $$ > left.pid; exec sleep 60`.nothrow()\nwhile (!(await fs.pathExists('left.pid')) || (await fs.readFile('left.pid', 'utf8')).trim() === '') await sleep(5)",
+        body: "await $`mkfifo left.ready`\nvoid $`echo $$ > left.pid; echo > left.ready; exec sleep 60`.nothrow()\nawait $`cat left.ready`",
         rollback: 'none',
       }),
     );

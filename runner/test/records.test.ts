@@ -193,9 +193,7 @@ describe('the journal as evidence', () => {
   it('sees a forged line a block appends, fails the run, and resume and audit refuse the broken chain', async () => {
     // A forger who knows the format and even computes the right link: the runner still chains from its own line.
     const file = await forgingRunbook([
-      // The runner writes a turn's lines as the turn ends: the forger waits for the line of this very block's begin.
-      'let last = \'\'',
-      "while (!(last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)).includes('\"stepId\":\"two\"') || !last.includes('\"kind\":\"block-begin\"')) await new Promise((resolve) => setTimeout(resolve, 5))",
+      "const last = (await fs.readFile(journal, 'utf8')).trim().split('\\n').at(-1)",
       "const prev = (await import('node:crypto')).createHash('sha256').update(last).digest('hex')",
       "await fs.appendFile(journal, JSON.stringify({ prev, event: { kind: 'step-end', stepId: 'three', status: 'passed', durationMs: 1 } }) + '\\n')",
     ]);
