@@ -202,7 +202,7 @@ export class Engine {
     try {
       return await this.#run();
     } finally {
-      await this.#runtime.close();
+      this.#runtime.close();
     }
   }
 

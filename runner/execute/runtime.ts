@@ -284,7 +284,7 @@ export class BlockRuntime {
    * Ends the thread. Its JavaScript stops at once; the rest of its teardown (its heap, its channels to the command
    * hosts, which then take their commands down) finishes on its own, tens of milliseconds a run need not wait for.
    */
-  async close(): Promise<void> {
+  close(): void {
     const worker = this.#worker;
     this.#worker = undefined;
     void worker?.terminate();

@@ -1,4 +1,5 @@
-import { ConfidentialClientApplication, LogLevel, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
+import { msalNetworkClient } from '../../../common/net/msal-network.ts';
 import { loopbackRequest } from '../../loopback.ts';
 import type { GraphConfig } from './config.ts';
 import { log } from './log.ts';
@@ -14,31 +15,14 @@ export class GraphError extends Error {
 
 /**
  * msal-node's network client over `node:https`, which msal otherwise does with fetch: fetch boots an HTTP client of
- * its own, a good part of a backend's start. Trust is the container's (NODE_EXTRA_CA_CERTS); answers are handed to
- * msal as its own client would: the status, the headers and the JSON body, an Error for a transport failure.
+ * its own, a good part of a backend's start. Trust is the container's (NODE_EXTRA_CA_CERTS).
  */
-const networkClient: INetworkModule = {
-  sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout),
-  sendPostRequestAsync: (url, options) => send('POST', url, options),
-};
-
-async function send<T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeoutMs?: number): Promise<NetworkResponse<T>> {
-  const res = await loopbackRequest(url, {
-    method,
-    headers: options?.headers ?? {},
-    ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
-    ...(timeoutMs ? { timeoutMs } : {}),
-  });
+const networkClient = msalNetworkClient(async (url, request) => {
+  const res = await loopbackRequest(url, request);
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(res.headers)) if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-  let body: T;
-  try {
-    body = JSON.parse(res.text) as T;
-  } catch {
-    throw new Error(`Failed to parse response from ${url} (HTTP ${res.status}): not JSON`);
-  }
-  return { headers, body, status: res.status };
-}
+  return { status: res.status, headers, text: res.text };
+});
 
 /**
  * `GraphClient` of graph_client.py: MSAL client credentials (`_get_access_token`) and bearer calls to Graph.

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { parse as parseYaml } from 'yaml';
+import { privateDir, writePrivateFileSync } from '../../../common/private-files.ts';
 import { repoPath } from '../../../common/repo.ts';
 import { parseEnvFile } from './envfile.ts';
 
@@ -42,10 +43,8 @@ function parseCompose(text: string): ComposeDoc {
   // `merge: true` so the `<<: *backend` anchors production files use are expanded.
   const doc = parse(text, { merge: true }) as ComposeDoc;
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    const temp = `${cached}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(doc));
-    renameSync(temp, cached);
+    privateDir(cacheDir);
+    writePrivateFileSync(cached, JSON.stringify(doc));
   } catch {
     // A read-only cache folder costs the next start a parse, nothing more.
   }
