@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,10 +29,24 @@ export async function runProvenance(cwd: string): Promise<RunProvenance> {
   return { operator, host: os.hostname(), tool: `runbook ${manifest.version}`, node: process.version };
 }
 
+/**
+ * The work tree holding `dir`: the nearest folder with a `.git` entry (a folder, or the file a worktree or submodule
+ * has), as git finds it. Looked up on disk rather than asked of git: a process started from the runner costs it a fork
+ * of its whole memory in the busiest moment of a run. Where the environment tells git where the repository is
+ * (GIT_DIR, GIT_WORK_TREE), only git knows: it is asked.
+ */
+async function workTreeOf(dir: string): Promise<string | undefined> {
+  if (process.env['GIT_DIR'] || process.env['GIT_WORK_TREE']) return gitLine(['rev-parse', '--show-toplevel'], dir);
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, '.git'))) return at;
+    if (path.dirname(at) === at) return undefined;
+  }
+}
+
 /** The document's path from its repository's root (annotations and reports name it so), else as given. */
 export async function repositoryPath(file: string, cwd: string): Promise<string> {
   const absolute = path.resolve(cwd, file);
-  const root = process.env['GITHUB_WORKSPACE'] || (await gitLine(['rev-parse', '--show-toplevel'], path.dirname(absolute))) || repoRoot();
+  const root = process.env['GITHUB_WORKSPACE'] || (await workTreeOf(path.dirname(absolute))) || repoRoot();
   const relative = path.relative(root, absolute);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : file;
 }
