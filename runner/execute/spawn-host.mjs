@@ -1,7 +1,7 @@
 // The process that starts the commands blocks run (see spawner.ts). Plain JavaScript with no imports beyond Node's
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
 import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { bashArgs, isBash, shellSpawnArguments } from './bash-argv.mjs';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
@@ -80,7 +80,7 @@ let warm;
 /** The settings a warm shell must share with a command to run it, or undefined when the command cannot use one. */
 function warmKey(command, args, options) {
   // The boot line is bash (`read -d` is not POSIX): a block that sets `$.shell` to another shell starts it fresh.
-  if (typeof options.shell !== 'string' || path.basename(options.shell) !== 'bash' || args.length > 0) return undefined;
+  if (!isBash(options.shell) || args.length > 0) return undefined;
   if (command.length > WARM_MAX_SCRIPT || command.includes('\0')) return undefined;
   const { input: _input, signal: _signal, ...settings } = options;
   return JSON.stringify(settings);
@@ -90,7 +90,7 @@ function startWarm(key, options) {
   const { input: _input, shell, ...settings } = options;
   let child;
   try {
-    child = spawn(shell, ['-c', WARM_BOOT], { ...settings, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    child = spawn(shell, bashArgs(WARM_BOOT), { ...settings, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   } catch {
     return; // The next command starts fresh and reports the problem.
   }
@@ -133,7 +133,8 @@ function start(message) {
     ready.child.stdio[3].end(command);
   } else {
     try {
-      child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+      const [file, argv, settings] = shellSpawnArguments(command, args, options);
+      child = spawn(file, argv, { ...settings, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {
       // Nothing started: as Node's own spawn does, the error is followed by the end, so no one waits forever.
       send({ type: 'error', id, message: error.message, code: error.code, errno: error.errno });

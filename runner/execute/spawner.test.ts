@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { readFileSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 import { isAlive } from '../../common/pid.ts';
@@ -148,6 +149,22 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const output = (await named`echo "$script / $REPLY"; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
       assert.match(output[1]!, /read -r -d "" __runbook_script <&3/, 'the command ran in a fresh shell, not a warm one');
       assert.equal(output[0], 'kept / kept too');
+    }));
+
+  it("never reads the operator's ~/.bashrc, in a fresh or a warm shell, when the runner has no SHLVL (CI, cron, systemd)", () =>
+    withWarmSpawner(async (warm) => {
+      // bash reads ~/.bashrc for a top-level non-interactive shell whose stdin is a socket (it takes it for sshd's);
+      // Node's pipes are socket pairs. Seen from outside: every command of a run started by CI printed this line.
+      const home = mkdtempSync(path.join(os.tmpdir(), 'spawner-home-'));
+      writeFileSync(path.join(home, '.bashrc'), 'echo "from ~/.bashrc"\n');
+      const { SHLVL: _level, ...environment } = process.env;
+      const topLevel = warm({ env: { ...environment, HOME: home } });
+      await warmShellsOf(topLevel);
+      const output = await topLevel`echo ran; tr '\\0' ' ' < /proc/$$/cmdline`;
+      assert.match(output.stdout, /read -r -d "" __runbook_script <&3/, 'the last command ran in a warm shell');
+      assert.equal(output.stdout.split('\n')[0], 'ran');
+      const fresh = await topLevel({ cwd: home })`echo ran`;
+      assert.equal(fresh.stdout, 'ran\n', 'a fresh shell');
     }));
 
   it('gives every command a fresh shell: nothing one sets is seen by the next', async () => {

@@ -2,6 +2,7 @@ import { fork, spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from '
 import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { repoPath } from '../../common/repo.ts';
+import { shellSpawnArguments } from './bash-argv.mjs';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.
@@ -187,7 +188,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     const opts = (Array.isArray(args) ? options : args) as SpawnOptions;
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
     if (!pipesOnly(opts)) {
-      const child = nodeSpawn(command, argv, opts);
+      const child = nodeSpawn(...shellSpawnArguments(command, argv, opts));
       if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid);
       return child;
     }

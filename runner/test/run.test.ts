@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { messageLines, type RunbookInputError } from '../../common/diagnostics.ts';
 import { runFile } from '../run.ts';
-import { collector, fence, writeRunbook } from './helpers.ts';
+import { collector, fence, runCli, writeRunbook } from './helpers.ts';
 
 const targets = `---\ntitle: T\ntargets:\n  prod:\n    host: prod.example\n  sandbox:\n    sandbox: false\n    host: box\ndefault-target: prod\n---\n`;
 
@@ -23,6 +24,16 @@ describe('running a runbook', () => {
     assert.equal(result.exitCode, 0);
     assert.deepEqual(reporter.of('output').map((event) => event.text), ['hello', 'world']);
     assert.deepEqual(reporter.of('step-end').map((event) => [event.stepId, event.status]), [['one', 'passed'], ['two', 'passed']]);
+  });
+
+  it("runs commands as the operator's terminal would when started by CI, cron or systemd (no SHLVL): ~/.bashrc stays out", async () => {
+    // Through the CLI: the runner's own environment has no SHLVL, as under a CI runner or a systemd unit.
+    const home = mkdtempSync(path.join(os.tmpdir(), 'run-home-'));
+    writeFileSync(path.join(home, '.bashrc'), 'echo "from ~/.bashrc"\n');
+    const file = await writeRunbook(`# One\n${fence}ts step\nawait $\`echo world\`\nawait $\`echo again\`\n${fence}\n${fence}ts verify\nexpect(result.stdout).toBe('world\\nagain\\n')\n${fence}\n`);
+    const run = await runCli(['run', file], { cwd: path.dirname(file), env: { SHLVL: undefined, HOME: home } });
+    assert.doesNotMatch(run.stdout, /from ~\/\.bashrc/);
+    assert.equal(run.code, 0, run.stdout);
   });
 
   it('fails at the runbook line of the failing command and shows its stderr', async () => {
