@@ -89,7 +89,10 @@ function median(values: number[]): number {
 
 function timeCommand(command: string, args: string[], cwd: string): { ms: number; peakKb: number } {
   const started = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+  // A SHLVL, as under a terminal: without one, zx's commands read ~/.bashrc (bash takes a shell whose stdin is a
+  // socket for sshd's; ours start with --norc), and the comparison would measure the operator's ~/.bashrc.
+  const env = { ...process.env, CI: 'true', FORCE_COLOR: '0', SHLVL: process.env['SHLVL'] || '1' };
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { cwd, encoding: 'utf8', env });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const peakKb = Number(result.stderr.trim().split('\n').at(-1));
