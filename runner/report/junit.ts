@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { XMLBuilder } from 'fast-xml-parser';
 import type { BlockInfo, Reporter, RunMessage } from './events.ts';
 import { whyNotRun } from './executed.ts';
 import { messageLines } from './format.ts';
 import { RecordBuilder, type RunRecord } from './record.ts';
+import { xmlAttribute, xmlText } from './xml.ts';
 
 interface Case {
   block: BlockInfo;
@@ -54,7 +54,59 @@ export function junitCases(record: RunRecord): Case[] {
   return cases;
 }
 
-/** JUnit XML (`OUT/junit.xml`): each case carries `FILE:LINE` (the path from the repository root) in `file`/`line` and its name. */
+/**
+ * One testcase's lines, added to `lines` (an element with nothing inside is written empty, `<testcase .../>`). Every
+ * string from the run goes through `xmlAttribute` or `xmlText`; numbers are written as they are.
+ */
+function addTestcase(lines: string[], entry: Case, file: string): void {
+  const line = entry.block.span.start.line;
+  const name = `${entry.block.id} (${file}:${line})`;
+  const open = `<testcase name="${xmlAttribute(name)}" classname="${xmlAttribute(entry.classname)}" file="${xmlAttribute(file)}" line="${line}" time="${entry.seconds.toFixed(3)}"`;
+  const inside: string[] = [];
+  if (entry.skipped !== undefined) inside.push(`<skipped message="${xmlAttribute(entry.skipped)}"/>`);
+  if (entry.error !== undefined) inside.push(`<error message="${xmlAttribute(entry.error)}"/>`);
+  if (entry.failure) {
+    const message = messageLines(entry.failure, file);
+    inside.push(`<failure message="${xmlAttribute(message[0]!)}" type="${xmlAttribute(entry.failure.ruleId ?? 'run-error')}">${xmlText(message.join('\n'))}</failure>`);
+  }
+  if (entry.output.length) {
+    const output = entry.output.join('\n');
+    inside.push(output === '' ? '<system-out/>' : `<system-out>${xmlText(output)}</system-out>`);
+  }
+  if (!inside.length) {
+    lines.push(`    ${open}/>`);
+    return;
+  }
+  lines.push(`    ${open}>`);
+  for (const child of inside) lines.push(`      ${child}`);
+  lines.push('    </testcase>');
+}
+
+/**
+ * The JUnit XML of a run: one testsuite (the document on its target) of the cases `junitCases` lists, each carrying
+ * `FILE:LINE` (the path from the repository root) in `file`/`line` and its name.
+ */
+export function junitXml(record: RunRecord): string {
+  const file = record.begin.document.repoPath;
+  const all = junitCases(record);
+  const name = `${file} on ${record.begin.target}`;
+  const failures = all.filter((entry) => entry.failure).length;
+  const errors = all.filter((entry) => entry.error !== undefined).length;
+  const skipped = all.filter((entry) => entry.skipped !== undefined).length;
+  const counts = `tests="${all.length}" failures="${failures}" errors="${errors}" skipped="${skipped}"`;
+  const time = ((record.end?.durationMs ?? 0) / 1000).toFixed(3);
+  const suite = `<testsuite name="${xmlAttribute(name)}" id="${xmlAttribute(record.begin.runId)}" ${counts} time="${time}" timestamp="${xmlAttribute(record.begin.time)}"`;
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${xmlAttribute(`runbook ${file}`)}">`];
+  if (all.length) {
+    lines.push(`  ${suite}>`);
+    for (const entry of all) addTestcase(lines, entry, file);
+    lines.push('  </testsuite>');
+  } else lines.push(`  ${suite}/>`);
+  lines.push('</testsuites>', '');
+  return lines.join('\n');
+}
+
+/** JUnit XML (`OUT/junit.xml`): see `junitXml`. */
 export function junitReporter(outDir: string): Reporter {
   const builder = new RecordBuilder();
   return {
@@ -63,40 +115,8 @@ export function junitReporter(outDir: string): Reporter {
     close() {
       const record = builder.record();
       if (!record) return;
-      const file = record.begin.document.repoPath;
-      const all = junitCases(record);
-      const testcase = all.map((entry) => ({
-        '@_name': `${entry.block.id} (${file}:${entry.block.span.start.line})`,
-        '@_classname': entry.classname,
-        '@_file': file,
-        '@_line': entry.block.span.start.line,
-        '@_time': entry.seconds.toFixed(3),
-        ...(entry.skipped !== undefined ? { skipped: { '@_message': entry.skipped } } : {}),
-        ...(entry.error !== undefined ? { error: { '@_message': entry.error } } : {}),
-        ...(entry.failure
-          ? { failure: { '@_message': messageLines(entry.failure, file)[0], '@_type': entry.failure.ruleId ?? 'run-error', '#text': messageLines(entry.failure, file).join('\n') } }
-          : {}),
-        ...(entry.output.length ? { 'system-out': entry.output.join('\n') } : {}),
-      }));
-      const xml = new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build({
-        '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
-        testsuites: {
-          '@_name': `runbook ${file}`,
-          testsuite: {
-            '@_name': `${file} on ${record.begin.target}`,
-            '@_id': record.begin.runId,
-            '@_tests': all.length,
-            '@_failures': all.filter((entry) => entry.failure).length,
-            '@_errors': all.filter((entry) => entry.error !== undefined).length,
-            '@_skipped': all.filter((entry) => entry.skipped !== undefined).length,
-            '@_time': ((record.end?.durationMs ?? 0) / 1000).toFixed(3),
-            '@_timestamp': record.begin.time,
-            testcase,
-          },
-        },
-      }) as string;
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(path.join(outDir, 'junit.xml'), xml, { mode: 0o600 });
+      writeFileSync(path.join(outDir, 'junit.xml'), junitXml(record), { mode: 0o600 });
     },
   };
 }

@@ -15,6 +15,7 @@ import { plainReporter } from '../report/plain.ts';
 import { prettyReporter } from '../report/pretty.ts';
 import type { RunEvent } from '../report/events.ts';
 import { collector, fence, runCli, writeRunbook } from './helpers.ts';
+import { assertXml10 } from './xml10.ts';
 
 /** A run with a pass, a `when=` skip, a failed verify (so two rollbacks run), and a step never reached. */
 const MIXED = [
@@ -185,6 +186,60 @@ describe('reports of one run', () => {
         'good/rollback (rb.md:18) passed',
       ],
     );
+  });
+
+  it('writes JUnit XML that reads back to the whole run: suite and counts, each case with its place, failures with their text, skips, output', async () => {
+    const run = await runMixed();
+    const xml = readFileSync(path.join(run.out, 'junit.xml'), 'utf8');
+    assertXml10(xml);
+    const begin = run.json
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as RunEvent)
+      .find((event): event is Extract<RunEvent, { kind: 'run-begin' }> => event.kind === 'run-begin')!;
+    // Durations vary from run to run: checked for their form, then set aside.
+    const time = (seconds: string) => (assert.match(seconds, /^\d+\.\d{3}$/), 'TIME');
+    const read = JSON.parse(
+      JSON.stringify(new XMLParser({ ignoreAttributes: false, parseTagValue: false, htmlEntities: true }).parse(xml)),
+      (key, value: unknown) => (key === '@_time' && typeof value === 'string' ? time(value) : value),
+    ) as unknown;
+    const testcase = (id: string, line: number, classname: string, inside: object = {}) => ({
+      '@_name': `${id} (rb.md:${line})`,
+      '@_classname': `rb.md ${classname}`,
+      '@_file': 'rb.md',
+      '@_line': String(line),
+      '@_time': 'TIME',
+      ...inside,
+    });
+    const verifyFailed = 'rb.md:29:11: expect(received).toBe(expected) // Object.is equality [run-verify]';
+    const failure = { '@_message': verifyFailed, '@_type': 'run-verify', '#text': `${verifyFailed}\n    Expected: 2\n    Received: 1` };
+    assert.deepEqual(read, {
+      '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+      testsuites: {
+        '@_name': 'runbook rb.md',
+        testsuite: {
+          '@_name': 'rb.md on prod',
+          '@_id': run.result.runId,
+          '@_tests': '9',
+          '@_failures': '2',
+          '@_errors': '0',
+          '@_skipped': '2',
+          '@_time': 'TIME',
+          '@_timestamp': begin.time,
+          testcase: [
+            testcase('good', 9, 'good', { 'system-out': 'fine' }),
+            testcase('good/verify-1', 12, 'good'),
+            testcase('good/expect-1', 15, 'good'),
+            testcase('elsewhere', 22, 'elsewhere', { skipped: { '@_message': 'skipped: when=sandbox (target prod)' } }),
+            testcase('bad', 25, 'bad', { failure, 'system-out': 'trying' }),
+            testcase('bad/verify-1', 28, 'bad', { failure }),
+            testcase('never', 35, 'never', { skipped: { '@_message': 'not reached: the run stopped at `bad` before this step' } }),
+            testcase('bad/rollback', 31, 'rollbacks', { 'system-out': 'undo bad' }),
+            testcase('good/rollback', 18, 'rollbacks', { 'system-out': 'undo good' }),
+          ],
+        },
+      },
+    });
   });
 
   it('annotates failures for GitHub at the path from the repository root', async () => {
