@@ -4,6 +4,7 @@
 // thread and transpiling at start would slow every run and every command a runbook starts. If the bundle cannot be
 // built, the sources run through tsx instead.
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { esmPackagesPlugin } from '../common/esm-packages.mjs';
@@ -50,6 +51,26 @@ async function bundled() {
     outdir: temp,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunk-[hash]',
+    logLevel: 'silent',
+  });
+  // jest's expect, which every run's block thread requires (runner/execute/libraries.ts), as one file beside the
+  // chunks: from the package, Node resolves, reads and compiles some 40 small CommonJS files (jest-diff,
+  // pretty-format, chalk...), about 60 ms of the thread's start here; the one file loads in under 40. It stays
+  // CommonJS, built from the file `require('expect')` names (not its ES wrapper), so its `require` of Node's own
+  // modules, `__dirname` (jest-message-util) and its exports are Node's as before; and it stays under node_modules/,
+  // where jest-message-util's stack filter takes its frames for a library's. Whitespace only is minified: the parse is
+  // what the bytes cost, and the code stays the same code.
+  // zx stays a package: bundling its core (five files) gains ~4 ms, and the rest of zx, loaded later on demand,
+  // requires that same core: `$`'s defaults and the ProcessOutput class must stay one copy.
+  await build({
+    entryPoints: { expect: createRequire(import.meta.url).resolve('expect') },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifyWhitespace: true,
+    outdir: temp,
+    outExtension: { '.js': '.cjs' },
     logLevel: 'silent',
   });
   try {

@@ -50,6 +50,33 @@ describe('runbook CLI', () => {
     assert.match(failed.stdout, /rb\.md:3:7: nope/);
   });
 
+  // The unit tests run the sources, whose block thread requires the expect package; a run of the CLI requires the
+  // one file of it bin/runbook.js builds. The same expect: its matchers, and a failed verify's diff.
+  it("runs blocks with jest's expect whole: matchers, asymmetric matchers, extend, and a failed verify's diff", async () => {
+    const file = await writeRunbook(
+      [
+        '# A',
+        `${fence}ts step id=a`,
+        "expect('hello world').toMatch(/world/)",
+        "expect(() => { throw new TypeError('boom') }).toThrow(TypeError)",
+        "expect({ n: 1, s: 'xyz' }).toEqual({ n: expect.any(Number), s: expect.stringContaining('y') })",
+        "expect.extend({ toBeEven: (n) => ({ pass: n % 2 === 0, message: () => `${n} is odd` }) })",
+        'expect(4).toBeEven()',
+        'return { items: [1, 2, 3] }',
+        fence,
+        `${fence}ts verify`,
+        'expect(result.value).toEqual({ items: [1, 2, 4] })',
+        fence,
+        '',
+      ].join('\n'),
+    );
+    const { code, stdout } = await runCli(['run', file], { env: { FORCE_COLOR: '0' } });
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /rb\.md:11:\d+: expect\(received\)\.toEqual\(expected\) \/\/ deep equality/);
+    assert.match(stdout, /- Expected\s+- 1\n\s*\+ Received\s+\+ 1/);
+    assert.match(stdout, /-\s+4,\n\s*\+\s+3,/);
+  });
+
   it('writes one JSON event per line with --reporter json', async () => {
     const file = await writeRunbook(`# A\n${fence}ts step\nconsole.log('hi')\n${fence}\n`);
     const { code, stdout } = await runCli(['run', file, '--reporter', 'json']);
@@ -100,7 +127,9 @@ describe('runbook CLI', () => {
     const file = await writeRunbook(`# A\n${fence}ts step id=a\nawait $\`true\`\n${fence}\n`);
     const { code } = await runCli(['plan', file], { env: { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, LOADED_OUT: out } });
     assert.equal(code, 0);
-    const packages = new Set((JSON.parse(await readFile(out, 'utf8')) as string[]).map((loaded) => loaded.split('node_modules/').pop()!.split('/')[0]));
+    // A package by its folder; expect also by the one file of it the CLI's bundle holds (bin/runbook.js).
+    const packageOf = (loaded: string) => (loaded.includes('/.cache/runbook-cli/') ? path.basename(loaded, '.cjs') : loaded.split('node_modules/').pop()!.split('/')[0]);
+    const packages = new Set((JSON.parse(await readFile(out, 'utf8')) as string[]).map(packageOf));
     assert.ok(packages.has('commander'), 'the record sees the packages the CLI does load');
     for (const unneeded of ['zx', 'expect', 'ssh2', 'node-forge', 'undici']) assert.ok(!packages.has(unneeded), `plan loaded ${unneeded}`);
   });
