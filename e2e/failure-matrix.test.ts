@@ -99,8 +99,8 @@ async function cli(args: string[], stop?: (event: RunEvent) => NodeJS.Signals | 
 const failedSteps = (events: RunEvent[]) => events.flatMap((event) => (event.kind === 'step-end' && event.status === 'failed' ? [event.stepId] : []));
 const summary = (result: CliResult) => `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`;
 
-async function check(label: string): Promise<void> {
-  safe = await assertSafe(facts, safe, label);
+async function check(label: string, options: { killed?: boolean } = {}): Promise<void> {
+  safe = await assertSafe(facts, safe, label, options);
 }
 
 /** A finished rotation: the secret this journal's run made is the only one, and both copies hold it. */
@@ -165,7 +165,7 @@ describe('the crash and fault matrix on runbook.md', { concurrency: false }, () 
     for (const stepId of STEPS) {
       const killed = await cli(args, (event) => (event.kind === 'step-begin' && event.stepId === stepId ? 'SIGKILL' : undefined));
       assert.equal(killed.sent, 'SIGKILL', `${stepId} never began:\n${summary(killed)}`);
-      await check(`killed as ${stepId} began`);
+      await check(`killed as ${stepId} began`, { killed: true });
       args = ['resume'];
     }
     const last = await cli(args);
