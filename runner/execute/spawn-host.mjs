@@ -1,6 +1,7 @@
 // The process that starts the commands blocks run (see spawner.ts). Plain JavaScript with no imports beyond Node's
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { bashArgs, isBash, shellSpawnArguments } from './bash-argv.mjs';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
@@ -108,12 +109,29 @@ function startWarm(key, options) {
   warm = entry;
 }
 
+/**
+ * True when the process has exited though this host may not have handled its exit yet: the news of a death and the
+ * next command can arrive together, in either order (a loaded machine, or a host that was stopped). Handing the script
+ * to a dead shell would report the command killed without its having run. Where there is no /proc, only the exit
+ * this host has handled counts.
+ */
+function hasDied(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (error) {
+    return error.code === 'ENOENT' && existsSync('/proc/self/stat');
+  }
+  // `PID (COMM) STATE ...`: the state follows the last `)`; a dead child not yet reaped is a zombie.
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+}
+
 /** The warm shell for `key`, if it is still alive and matches; a shell that does not match is retired. */
 function takeWarm(key) {
   const entry = warm;
   warm = undefined;
   if (!entry) return undefined;
-  if (entry.key !== key || entry.child.exitCode !== null || entry.child.signalCode !== null) {
+  if (entry.key !== key || entry.child.exitCode !== null || entry.child.signalCode !== null || hasDied(entry.child.pid)) {
     entry.child.stdio[3].end(); // An empty script: it exits at once, cleanly.
     return undefined;
   }
