@@ -10,6 +10,8 @@ import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
 import { refuse } from './refuse.ts';
+import { startTime } from './process-identity.mjs';
+import type { OnPid } from './spawner.ts';
 import type { ResolvedTarget } from '../target.ts';
 
 /** What a verify (and a rollback) sees of the step it belongs to. */
@@ -74,7 +76,7 @@ export interface ContextDeps {
    * `onPid` hears of each (secrets.fromCommand's included).
    */
   detached?: boolean;
-  onPid?: (pid: number) => void;
+  onPid?: OnPid;
 }
 
 const { $: zx$, quote, which } = zxCore;
@@ -148,7 +150,7 @@ export function createSecrets(deps: Pick<ContextDeps, 'secretNames'> & QuietDeps
 function runQuiet(command: string, deps: QuietDeps, input: string | undefined): Promise<{ stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { cwd: deps.cwd, env: deps.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: deps.detached });
-    if (child.pid !== undefined) deps.onPid?.(child.pid);
+    if (child.pid !== undefined) deps.onPid?.(child.pid, startTime(child.pid));
     // A command that exits without reading its input (EPIPE) is judged by its exit code, not by the broken pipe.
     child.stdin.on('error', () => {});
     const stdout: Buffer[] = [];

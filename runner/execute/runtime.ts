@@ -9,6 +9,7 @@ import type { Block } from '../model.ts';
 import { reviveMessage } from '../../common/diagnostics.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { StepResult } from './context.ts';
+import { signalGroup } from './process-identity.mjs';
 
 /** What a fresh block thread starts from: the compiled module, the target, the last good state, the known secrets. */
 export interface WorkerSeed {
@@ -43,7 +44,7 @@ export type WorkerMessage =
   | { type: 'started'; id: number }
   | { type: 'secret'; name: string; value: string }
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
-  | { type: 'pid'; pid: number }
+  | { type: 'pid'; pid: number; started?: string }
   | { type: 'state-set'; key: string; json: string | undefined }
   /** `failure` is a RunMessage as plain data (a VFileMessage does not survive the thread boundary whole). */
   | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: unknown };
@@ -208,7 +209,8 @@ export class BlockRuntime {
   #pending: { id: number; resolve: (end: BlockEnd) => void; started: () => void } | undefined;
   /** The thread died between blocks: the next block reports it. */
   #crashed: { error: unknown; exitCode?: number } | undefined;
-  readonly #groups = new Set<number>();
+  /** The process groups the running block's commands lead, each with its leader's start time (process-identity.mjs). */
+  readonly #groups = new Map<number, string | undefined>();
   #nextId = 0;
   #ready: Promise<RunMessage | undefined> | undefined;
   /** The thread that has posted `ready` (loaded, setup run): it runs a request the moment it receives it. */
@@ -314,7 +316,7 @@ export class BlockRuntime {
           this.hooks.onOutput(message.stream, message.data);
           break;
         case 'pid':
-          this.#groups.add(message.pid);
+          this.#groups.set(message.pid, message.started);
           break;
         case 'state-set':
           this.hooks.onState({ key: message.key, json: message.json });
@@ -356,16 +358,11 @@ export class BlockRuntime {
   async #killGroups(): Promise<void> {
     const groups = [...this.#groups];
     this.#groups.clear();
+    // Every group the block started, finished commands' too (their background jobs stop with the block); a group long
+    // gone whose number now names another process is left alone (signalGroup).
     const signalAll = (signal: NodeJS.Signals) => {
       let any = false;
-      for (const group of groups) {
-        try {
-          process.kill(-group, signal);
-          any = true;
-        } catch {
-          // The group is gone.
-        }
-      }
+      for (const [group, started] of groups) if (signalGroup(group, started, signal)) any = true;
       return any;
     };
     if (!signalAll('SIGTERM')) return;

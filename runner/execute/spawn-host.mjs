@@ -1,8 +1,8 @@
 // The process that starts the commands blocks run (see spawner.ts). Plain JavaScript with no imports beyond Node's
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { bashArgs, isBash, shellSpawnArguments } from './bash-argv.mjs';
+import { processStat, signalGroup, startTime } from './process-identity.mjs';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
@@ -35,14 +35,15 @@ function descendants(pid) {
   return found;
 }
 
+/** When each command's process started: with its pid, that names it even after the pid is free for reuse. */
+const started = new WeakMap();
+
 function killTree(child, signal) {
-  try {
-    // Detached children lead their own process group: signal the whole group, as zx itself does.
-    process.kill(-child.pid, signal);
-    return;
-  } catch {
-    // Not a group leader: the command shares the runner's group (zx's default).
-  }
+  // Detached children lead their own process group: signal the whole group, as zx itself does. The group can outlive
+  // its leader (a background job holding the output open keeps the command from closing).
+  if (signalGroup(child.pid, started.get(child), signal)) return;
+  // Not a group leader: the command shares the runner's group (zx's default). Once reaped, its pid is free for anyone.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   // The shell and everything it started: a shell waiting on a command does not pass the signal on, and a command
   // left running would hold the output open.
   for (const pid of [child.pid, ...descendants(child.pid)]) {
@@ -109,32 +110,20 @@ function startWarm(key, options) {
   warm = entry;
 }
 
-/**
- * True when the process has exited though this host may not have handled its exit yet: the news of a death and the
- * next command can arrive together, in either order (a loaded machine, or a host that was stopped). Handing the script
- * to a dead shell would report the command killed without its having run. Where there is no /proc, only the exit
- * this host has handled counts.
- */
-function hasDied(pid) {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch (error) {
-    return error.code === 'ENOENT' && existsSync('/proc/self/stat');
-  }
-  // `PID (COMM) STATE ...`: the state follows the last `)`; a dead child not yet reaped is a zombie.
-  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
-}
-
 /** The warm shell for `key`, if it is still alive and matches; a shell that does not match is retired. */
 function takeWarm(key) {
   const entry = warm;
   warm = undefined;
   if (!entry) return undefined;
-  if (entry.key !== key || entry.child.exitCode !== null || entry.child.signalCode !== null || hasDied(entry.child.pid)) {
+  // A shell can have died with this host yet to handle its exit: the news of a death and the next command can arrive
+  // together, in either order (a loaded machine, a stopped host). Handed the script, it would report the command
+  // killed without its having run. /proc tells a zombie at once.
+  const stat = entry.child.exitCode === null && entry.child.signalCode === null ? processStat(entry.child.pid) : 'gone';
+  if (entry.key !== key || stat === 'gone' || stat?.state === 'Z') {
     entry.child.stdio[3].end(); // An empty script: it exits at once, cleanly.
     return undefined;
   }
+  entry.started = stat?.started;
   entry.child.stdout.removeAllListeners('data');
   entry.child.stderr.removeAllListeners('data');
   entry.child.removeAllListeners('close');
@@ -161,7 +150,9 @@ function start(message) {
     }
   }
   children.set(id, child);
-  const reply = batcher(id, child.pid);
+  // Read before this host can reap it (only its own event loop does), so the pid is still this command's.
+  started.set(child, ready ? ready.started : startTime(child.pid));
+  const reply = batcher(id, child.pid, started.get(child));
   for (const { type, data } of ready?.early ?? []) reply.output(type, data);
   child.stdout.on('data', (data) => reply.output('stdout', data));
   child.stderr.on('data', (data) => reply.output('stderr', data));
@@ -190,14 +181,14 @@ const OUTPUT_DELAY_MS = 2;
  * What the runner hears of one command: its pid, output and end, in as few messages as possible. Each message wakes
  * both processes; a quick command's pid, output and exit go as one.
  */
-function batcher(id, pid) {
+function batcher(id, pid, startedAt) {
   /** @type {{ stream: 'stdout' | 'stderr', data: Buffer }[]} */
   let pending = [];
   let timer;
   let pidSent = false;
   const message = (extra) => {
     const out = { type: 'batch', id, output: pending, ...extra };
-    if (!pidSent) out.pid = pid;
+    if (!pidSent) Object.assign(out, { pid, started: startedAt });
     pidSent = true;
     pending = [];
     return out;

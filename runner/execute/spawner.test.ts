@@ -6,6 +6,7 @@ import path from 'node:path';
 import { $ } from 'zx';
 import { isAlive, processState } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
+import { startTime } from './process-identity.mjs';
 import { createSpawner } from './spawner.ts';
 
 const spawner = createSpawner();
@@ -115,6 +116,26 @@ describe('spawner (commands started from the small host process)', () => {
       local.close();
       if (before === undefined) delete process.env['NODE_EXTRA_CA_CERTS'];
       else process.env['NODE_EXTRA_CA_CERTS'] = before;
+    }
+  });
+
+  it('tells each command\'s pid with the start time of its process, fresh shell or warm', async () => {
+    const heard = new Map<number, string | undefined>();
+    const local = createSpawner({ onPid: (pid, started) => heard.set(pid, started) });
+    try {
+      const warm = $({ spawn: local.spawn, quiet: true });
+      await warmShellsOf(warm);
+      for (const shell of [warm, warm({ cwd: '/' })]) {
+        const pending = shell`echo $$; sleep 30`.nothrow();
+        const pid = await firstLine(pending);
+        await waitFor('the pid heard', () => heard.has(pid), 3000);
+        assert.equal(heard.get(pid), startTime(pid));
+        assert.match(heard.get(pid)!, /^\d+$/);
+        pending.kill('SIGKILL');
+        await pending;
+      }
+    } finally {
+      local.close();
     }
   });
 

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { repoPath } from '../../common/repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
+import { startTime } from './process-identity.mjs';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.
@@ -27,6 +28,8 @@ type HostMessage =
       type: 'batch';
       id: number;
       pid?: number;
+      /** When the command's process started (see process-identity.mjs), sent with its pid. */
+      started?: string;
       output: { stream: 'stdout' | 'stderr'; data: Uint8Array }[];
       close?: { code: number | null; signal: NodeJS.Signals | null };
     }
@@ -47,7 +50,7 @@ class RemoteChild extends EventEmitter {
   constructor(
     readonly id: number,
     private readonly send: (message: object) => void,
-    private readonly onPid?: (pid: number) => void,
+    private readonly onPid?: OnPid,
   ) {
     super();
     this.stdin = new Writable({
@@ -77,7 +80,7 @@ class RemoteChild extends EventEmitter {
     }
     if (message.pid !== undefined) {
       this.pid = message.pid;
-      this.onPid?.(message.pid);
+      this.onPid?.(message.pid, message.started);
     }
     for (const { stream, data } of message.output) this[stream].write(Buffer.from(data));
     if (message.close) this.#close(message.close.code, message.close.signal);
@@ -159,8 +162,11 @@ const HOSTS = 2;
 
 export interface SpawnerOptions {
   /** Told the pid of every command as soon as it is known (the runner kills the process groups of a stopped block). */
-  onPid?: (pid: number) => void;
+  onPid?: OnPid;
 }
+
+/** Hears of a command's pid and when its process started (the pair names it after the pid is free for reuse). */
+export type OnPid = (pid: number, started: string | undefined) => void;
 
 export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   const hosts: Host[] = [];
@@ -189,7 +195,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
     if (!pipesOnly(opts)) {
       const child = nodeSpawn(...shellSpawnArguments(command, argv, opts));
-      if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid);
+      if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid, startTime(child.pid));
       return child;
     }
     const host = pick();
