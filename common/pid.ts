@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { processStat } from './process-identity.mjs';
 
 /**
  * True while a process with this pid runs on this machine (EPERM: it exists, but belongs to someone else). A zombie
@@ -10,20 +10,7 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return processState(pid) !== 'Z';
+  const stat = processStat(pid);
+  return stat === undefined || (stat !== 'gone' && stat.state !== 'Z');
 }
 
-/**
- * The one-letter state of a process from /proc (`R`, `S`, `Z`, ...); undefined where there is no /proc (macOS), where
- * `kill(pid, 0)` alone decides.
- */
-export function processState(pid: number, proc = '/proc'): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // `PID (COMM) STATE ...`: COMM may hold spaces and parentheses, so the state follows the last `)`.
-  return stat.slice(stat.lastIndexOf(')') + 2).charAt(0) || undefined;
-}

@@ -10,7 +10,7 @@ import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
 import { refuse } from './refuse.ts';
-import { startTime } from './process-identity.mjs';
+import { startTime } from '../../common/process-identity.mjs';
 import type { OnPid } from './spawner.ts';
 import type { ResolvedTarget } from '../target.ts';
 

@@ -9,7 +9,7 @@ import type { Block } from '../model.ts';
 import { reviveMessage } from '../../common/diagnostics.ts';
 import type { RunMessage } from '../report/events.ts';
 import type { StepResult } from './context.ts';
-import { signalGroup } from './process-identity.mjs';
+import { signalGroup } from '../../common/process-identity.mjs';
 
 /** What a fresh block thread starts from: the compiled module, the target, the last good state, the known secrets. */
 export interface WorkerSeed {

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
-import { isAlive, processState } from '../../common/pid.ts';
+import { isAlive } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
-import { startTime } from './process-identity.mjs';
+import { processState, startTime } from '../../common/process-identity.mjs';
 import { createSpawner } from './spawner.ts';
 
 const spawner = createSpawner();

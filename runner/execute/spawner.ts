@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { repoPath } from '../../common/repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
-import { startTime } from './process-identity.mjs';
+import { startTime } from '../../common/process-identity.mjs';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.

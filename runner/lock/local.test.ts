@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
-import { processState } from '../../common/pid.ts';
+import { processState } from '../../common/process-identity.mjs';
 import { acquireLock, defaultStateDir, lockKey, LockedError } from './local.ts';
 
 const tempState = () => mkdtempSync(path.join(os.tmpdir(), 'runbook-state-'));

@@ -1,4 +1,4 @@
-// Which process a pid names, shared by the command host (spawn-host.mjs) and the runner (runtime.ts). Plain
+// Which process a pid names, shared by the command host (spawn-host.mjs), the runner (runtime.ts) and pid.ts. Plain
 // JavaScript with Node's own imports only: the host loads it as it is.
 //
 // A pid is reused once its process is gone (and, for a process group's id, once the whole group is gone): on a busy
@@ -24,6 +24,12 @@ export function processStat(pid) {
   // `PID (COMM) STATE PPID ...`: COMM may hold spaces and parentheses, so the fields start after the last `)`.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0], started: fields[19] };
+}
+
+/** The process's state letter (`Z`: exited, not yet reaped); undefined when it is gone or cannot be told. */
+export function processState(pid) {
+  const stat = processStat(pid);
+  return typeof stat === 'object' ? stat.state : undefined;
 }
 
 /** When the process with this pid started, to record beside the pid; undefined when that cannot be told. */

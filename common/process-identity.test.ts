@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { isAlive } from '../../common/pid.ts';
-import { eventually } from '../test/helpers.ts';
+import { isAlive } from './pid.ts';
+import { eventually } from './testing.ts';
 import { processStat, signalGroup, startTime } from './process-identity.mjs';
 
 const started: number[] = [];
