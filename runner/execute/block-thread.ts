@@ -145,31 +145,11 @@ function toJson(what: string, value: unknown): { json?: string; error?: string }
   }
 }
 
-/**
- * Runs the request's block, then, if it passed, the blocks chained after it (a step's verifies), each given the
- * block's result as the runner would have built it: the same output, split into lines the same way.
- */
 async function run(request: RunRequest): Promise<void> {
-  const ran = await runBlock(request, request.chain !== undefined);
-  if (ran.failed || !request.chain) return;
-  const result: StepResult = { value: values.get(request.step.id), stdout: ran.output.text('stdout'), stderr: ran.output.text('stderr'), output: ran.output.text(), exitCode: ran.exitCode, durationMs: ran.durationMs };
-  for (const next of request.chain) {
-    if ((await runBlock({ ...next, file: request.file, announce: false, result }, false)).failed) return;
-  }
-}
-
-async function runBlock(request: Omit<RunRequest, 'chain'>, keepOutput: boolean): Promise<{ failed: boolean; output: OutputCapture; exitCode: number | null; durationMs: number }> {
   const { block, step } = request;
-  const started = performance.now();
   const capture = new OutputCapture(() => {});
-  // What the runner's own capture will hold, for the blocks chained after this one.
-  const output = new OutputCapture(() => {});
   // Output goes to the runner as it comes, a chunk at a time; the runner splits lines and redacts.
-  capture.write = (stream, chunk) => {
-    const data = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (keepOutput) output.write(stream, data);
-    post({ type: 'output', stream, data });
-  };
+  capture.write = (stream, chunk) => post({ type: 'output', stream, data: typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8') });
   let exitCode: number | null = null;
   let commandStack: Error = new Error();
   const result: StepResult | undefined = request.result && values.has(step.id) ? { ...request.result, value: values.get(step.id) } : request.result;
@@ -198,10 +178,7 @@ async function runBlock(request: Omit<RunRequest, 'chain'>, keepOutput: boolean)
   const stateJson = toJson('the shared state', seed.state);
   const unrecordable = valueJson.error ?? stateJson.error;
   if (unrecordable && !failure) failure = diagnostic(`Unexpected value, expected plain data: ${unrecordable}`, { file: request.file, place: block.span, ruleId: 'run-error' });
-  const durationMs = performance.now() - started;
-  post({ type: 'done', id: request.id, value: valueJson.json, state: stateJson.json, exitCode, failure: failure && plain(failure), durationMs });
-  output.flush();
-  return { failed: failure !== undefined, output, exitCode, durationMs };
+  post({ type: 'done', id: request.id, value: valueJson.json, state: stateJson.json, exitCode, failure: failure && plain(failure) });
 }
 
 // The document's setup runs as the thread starts: every block of this thread sees what it defines.

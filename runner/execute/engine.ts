@@ -440,10 +440,7 @@ export class Engine {
         // From the moment the block begins, the step may have taken effect (part of it, at least): its own rollback
         // runs if the run turns back, whatever happens to the block.
         this.#rememberEffect(step, emptyResult(undefined));
-        // Without expect blocks, nothing the runner checks stands between the step and its verifies: the thread runs
-        // them straight after the step (if it passes), and the runner comes to each as before.
-        const chain = step.expects.length === 0 ? step.verifies : [];
-        const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs, undefined, undefined, chain);
+        const outcome = await this.#runBlock(step.block, step, attempt, step.options.timeoutMs);
         result = toResult(outcome);
         this.#rememberEffect(step, result);
         if (outcome.failure?.ruleId === 'run-interrupted') return end('interrupted', outcome.failure);
@@ -533,7 +530,6 @@ export class Engine {
     timeoutMs: number,
     result?: StepResult,
     interrupt: AbortSignal = this.#options.interrupt,
-    chain: Block[] = [],
   ): Promise<BlockOutcome> {
     const options = this.#options;
     const { emit, redactor, runbook } = options;
@@ -543,8 +539,7 @@ export class Engine {
     });
     this.#capture = capture;
     let started = performance.now();
-    const stepOf = (role: Block['role']) => ({ id: step.id, title: step.title, role, attempt });
-    const pending = this.#runtime.run({ file: runbook.file, block, step: stepOf(block.role), result }, chain.map((next) => ({ block: next, step: stepOf(next.role) })));
+    const pending = this.#runtime.run({ file: runbook.file, block, step: { id: step.id, title: step.title, role: block.role, attempt }, result });
     void pending.started.then(() => (started = performance.now()));
     const end = await race(pending, timeoutMs, interrupt);
     let value: unknown;
@@ -568,8 +563,6 @@ export class Engine {
       }
     } else {
       ({ value, exitCode, failure } = end);
-      // A chained block began in the thread before the runner came to it: its own clock says how long it took.
-      if (end.durationMs !== undefined) started = performance.now() - end.durationMs;
     }
     // Whatever a failed block left running in its thread (timers, unawaited promises) must not act later.
     if (failure && end !== 'timeout' && end !== 'interrupted') await this.#runtime.restart();

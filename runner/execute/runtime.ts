@@ -35,18 +35,6 @@ export interface RunRequest {
   block: Block;
   step: { id: string; title: string; role: Block['role']; attempt: number };
   result?: StepResult;
-  /**
-   * Blocks the thread runs right after this one, in order, if it passes: a step's verifies, given the step's result
-   * as the thread saw it. Each has its id already; the runner claims it as it comes to it (BlockRuntime.run).
-   */
-  chain?: ChainedBlock[];
-}
-
-/** A block that follows another in the thread at once (see RunRequest.chain). */
-export interface ChainedBlock {
-  id: number;
-  block: Block;
-  step: RunRequest['step'];
 }
 
 export type WorkerMessage =
@@ -59,12 +47,11 @@ export type WorkerMessage =
   | { type: 'pid'; pid: number; started?: string }
   | { type: 'state-set'; key: string; json: string | undefined }
   /** `failure` is a RunMessage as plain data (a VFileMessage does not survive the thread boundary whole). */
-  | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: unknown; durationMs: number };
+  | { type: 'done'; id: number; value?: string; state?: string; exitCode: number | null; failure?: unknown };
 
 /** How one block ended, as the runner sees it. */
 export type BlockEnd =
-  /** `durationMs`, for a chained block: its time as the thread measured it (it began before the runner came to it). */
-  | { kind: 'done'; value: unknown; exitCode: number | null; failure?: RunMessage; durationMs?: number }
+  | { kind: 'done'; value: unknown; exitCode: number | null; failure?: RunMessage }
   /** The thread ended under the block: process.exit, an uncaught error, an unhandled rejection, a throwing timer. */
   | { kind: 'crashed'; error: unknown; exitCode?: number };
 
@@ -211,12 +198,6 @@ function buildSourceWorker(): URL {
 
 const KILL_GRACE_MS = 100;
 
-interface ChainEntry {
-  block: ChainedBlock;
-  output: ['stdout' | 'stderr', string][];
-  done?: Extract<WorkerMessage, { type: 'done' }>;
-}
-
 /**
  * Runs blocks in a worker thread that can be stopped at any moment. The runner keeps the journal, events, redaction
  * and prompts; the thread holds the blocks' runtime (zx, state, clients). After a stop or a crash, the next block
@@ -225,19 +206,11 @@ interface ChainEntry {
  */
 export class BlockRuntime {
   #worker: Worker | undefined;
-  #pending: { id: number; resolve: (end: BlockEnd) => void; started: () => void; chained?: boolean } | undefined;
+  #pending: { id: number; resolve: (end: BlockEnd) => void; started: () => void } | undefined;
   /** The thread died between blocks: the next block reports it. */
   #crashed: { error: unknown; exitCode?: number } | undefined;
   /** The process groups the running block's commands lead, each with its leader's start time (process-identity.mjs). */
   readonly #groups = new Map<number, string | undefined>();
-  /**
-   * Blocks chained after the last request, not yet claimed, in order, each with what the thread said of it before the
-   * runner came to it (its output, its end). A verify follows its step in the thread without waiting for the runner:
-   * a message and a wake-up of each side less per step.
-   */
-  #chain: ChainEntry[] = [];
-  /** The chained block the thread is running or about to run, while the runner has not claimed it. */
-  #ahead: ChainEntry | undefined;
   #nextId = 0;
   #ready: Promise<RunMessage | undefined> | undefined;
   /** The thread that has posted `ready` (loaded, setup run): it runs a request the moment it receives it. */
@@ -259,31 +232,17 @@ export class BlockRuntime {
     return this.#ready ?? Promise.resolve(undefined);
   }
 
-  /**
-   * `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. Blocks in `chain`
-   * follow this one in the thread if it passes; the runner then asks for each, in order, as for any block, and gets
-   * the one already under way. Asking for anything else while a chain is pending is a bug of the runner's.
-   */
-  run(request: Omit<RunRequest, 'id' | 'announce' | 'chain'>, chain: Pick<ChainedBlock, 'block' | 'step'>[] = []): { started: Promise<void>; end: Promise<BlockEnd> } {
+  /** `started` resolves when the block begins (a fresh thread loads first), `end` when it is over. */
+  run(request: Omit<RunRequest, 'id' | 'announce'>): { started: Promise<void>; end: Promise<BlockEnd> } {
     if (this.#crashed) {
       const crashed = this.#crashed;
       this.#crashed = undefined;
-      this.#dropChain();
       return { started: Promise.resolve(), end: Promise.resolve({ kind: 'crashed', ...crashed }) };
-    }
-    const head = this.#chain[0];
-    if (head) {
-      if (head.block.block.id !== request.block.id || head.block.step.id !== request.step.id || head.block.step.attempt !== request.step.attempt) {
-        throw new Error(`internal error: block ${request.block.id} was asked for while ${head.block.block.id} was chained to run next`);
-      }
-      return this.#claim();
     }
     const worker = this.#ensure();
     const id = this.#nextId++;
     // Only this block's commands are stopped with it: a background job an earlier block left on purpose stays.
     this.#groups.clear();
-    const chained = chain.map((next) => ({ ...next, id: this.#nextId++ }));
-    this.#chain = chained.map((block) => ({ block, output: [] }));
     let started!: () => void;
     const startedPromise = new Promise<void>((resolve) => (started = resolve));
     const end = new Promise<BlockEnd>((resolve) => {
@@ -298,39 +257,10 @@ export class BlockRuntime {
       // A thread that said it is ready begins the block as it receives it: the block's time counts from now, and the
       // thread is spared a message per block. One still loading says when the block begins.
       const announce = this.#loaded !== worker;
-      worker.postMessage({ ...request, id, announce, ...(chained.length > 0 ? { chain: chained } : {}) } satisfies RunRequest);
+      worker.postMessage({ ...request, id, announce } satisfies RunRequest);
       if (!announce) started();
     });
     return { started: startedPromise, end };
-  }
-
-  /** The chained block at the head, under way (or over) in the thread: what it printed so far is replayed first. */
-  #claim(): { started: Promise<void>; end: Promise<BlockEnd> } {
-    const entry = this.#chain.shift()!;
-    for (const [stream, data] of entry.output.splice(0)) this.hooks.onOutput(stream, data);
-    if (this.#ahead === entry) this.#ahead = undefined;
-    const end = new Promise<BlockEnd>((resolve) => {
-      if (entry.done) resolve(this.#ended(entry.done, true));
-      else this.#pending = { id: entry.block.id, started: () => {}, resolve, chained: true };
-    });
-    return { started: Promise.resolve(), end };
-  }
-
-  #dropChain(): void {
-    this.#chain = [];
-    this.#ahead = undefined;
-  }
-
-  #ended(message: Extract<WorkerMessage, { type: 'done' }>, chained = false): BlockEnd {
-    const failure = message.failure === undefined ? undefined : reviveMessage(message.failure);
-    const value = message.value === undefined ? undefined : JSON.parse(message.value);
-    return { kind: 'done', value, exitCode: message.exitCode, failure, ...(chained ? { durationMs: message.durationMs } : {}) };
-  }
-
-  /** A block's output, to the runner's current block, or kept for a chained block the runner has not come to yet. */
-  #output(stream: 'stdout' | 'stderr', data: string): void {
-    if (this.#ahead) this.#ahead.output.push([stream, data]);
-    else this.hooks.onOutput(stream, data);
   }
 
   /** Stops the running block at once: the thread is terminated, its commands' process groups killed. */
@@ -339,7 +269,6 @@ export class BlockRuntime {
     this.#worker = undefined;
     this.#pending = undefined;
     this.#crashed = undefined;
-    this.#dropChain();
     // Both at once: the commands need not wait for the thread's teardown.
     await Promise.all([worker?.terminate(), this.#killGroups()]);
   }
@@ -350,7 +279,6 @@ export class BlockRuntime {
     this.#worker = undefined;
     this.#pending = undefined;
     this.#crashed = undefined;
-    this.#dropChain();
     await worker?.terminate();
   }
 
@@ -376,8 +304,8 @@ export class BlockRuntime {
     this.#ready = new Promise((resolve) => (loaded = resolve));
     worker.once('exit', () => loaded());
     // Whatever escapes the thread's own stdout/stderr (written below JavaScript) is still the block's output.
-    worker.stdout.on('data', (chunk: Buffer) => this.#output('stdout', chunk.toString('utf8')));
-    worker.stderr.on('data', (chunk: Buffer) => this.#output('stderr', chunk.toString('utf8')));
+    worker.stdout.on('data', (chunk: Buffer) => this.hooks.onOutput('stdout', chunk.toString('utf8')));
+    worker.stderr.on('data', (chunk: Buffer) => this.hooks.onOutput('stderr', chunk.toString('utf8')));
     worker.on('message', (message: WorkerMessage) => {
       if (this.#worker !== worker) return;
       switch (message.type) {
@@ -385,7 +313,7 @@ export class BlockRuntime {
           this.hooks.onSecret(message.name, message.value);
           break;
         case 'output':
-          this.#output(message.stream, message.data);
+          this.hooks.onOutput(message.stream, message.data);
           break;
         case 'pid':
           this.#groups.set(message.pid, message.started);
@@ -395,21 +323,11 @@ export class BlockRuntime {
           break;
         case 'done': {
           if (message.state !== undefined) this.hooks.onState({ all: message.state });
-          const waiting = this.#chain.find((entry) => entry.block.id === message.id);
-          if (waiting) waiting.done = message;
-          if (message.failure !== undefined) {
-            // The thread stops a chain at its first failure: what was chained after this block never runs.
-            this.#chain = this.#chain.filter((entry) => entry.block.id <= message.id);
-            this.#ahead = undefined;
-          } else {
-            this.#ahead = this.#chain.find((entry) => entry.block.id > message.id);
-            // Only the next block's commands are stopped with it, as when the runner asks for it itself.
-            if (this.#ahead) this.#groups.clear();
-          }
           const pending = this.#pending;
           if (pending?.id !== message.id) break;
           this.#pending = undefined;
-          pending.resolve(this.#ended(message, pending.chained));
+          const failure = message.failure === undefined ? undefined : reviveMessage(message.failure);
+          pending.resolve({ kind: 'done', value: message.value === undefined ? undefined : JSON.parse(message.value), exitCode: message.exitCode, failure });
           break;
         }
         case 'started':

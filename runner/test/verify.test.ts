@@ -1,5 +1,4 @@
-// A step's verifies follow it in the block thread without waiting for the runner (runtime.ts, RunRequest.chain): what
-// the record says, what runs and what never runs must be as if the runner had asked for each verify itself.
+// A step's verifies: what the record says of each, what runs and what never runs.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -24,8 +23,8 @@ function blockEvents(events: RunEvent[]): string[] {
   });
 }
 
-describe('verifies chained after their step in the block thread', () => {
-  it("gives each verify's output to that verify, in order, after the step's end, with its own time", async () => {
+describe('the verifies of a step', () => {
+  it("gives each verify's output to that verify, in order, after the step's end, with its time", async () => {
     const { result, reporter } = await run(
       `# A\n${fence}ts step\nconsole.log('from the step')\nawait $\`echo from the command\`\n${fence}\n` +
         `${fence}ts verify\nconsole.log('first verify')\nawait $\`sleep 0.2; echo first verify command\`\nexpect(result.stdout).toBe('from the step\\nfrom the command\\n')\n${fence}\n` +
@@ -71,7 +70,7 @@ describe('verifies chained after their step in the block thread', () => {
     assert.equal(existsSync(path.join(dir, 'verified')), false);
   });
 
-  it("stops a chained verify at its own timeout, and the step's retry starts over", async () => {
+  it("stops a verify at its own timeout, and the step's retry starts over", async () => {
     const { result, reporter } = await run(
       `# A\n${fence}ts step retries=1 retry-delay=1s\nstate.attempts = (state.attempts ?? 0) + 1\n${fence}\n` +
         `${fence}ts verify timeout=1s\nif (state.attempts === 1) await $\`sleep 30\`\n${fence}\n`,
