@@ -31,10 +31,14 @@ export function controlApp(context: MutableSandboxContext): Hono {
   app.all(`${CONTROL_PREFIX}/*`, async (c) => {
     const text = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
     let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      return c.json({ error: 'Unexpected request body, expected JSON' }, 400);
+    // Plain text stays text (what `pbcopy` is given on stdin, as `curl --data-binary @-` sends it); the rest is JSON.
+    if (c.req.header('content-type')?.startsWith('text/plain')) body = text;
+    else {
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        return c.json({ error: 'Unexpected request body, expected JSON' }, 400);
+      }
     }
     const request = { method: c.req.method, path: c.req.path, body, query: c.req.query() };
     for (const route of context.controlRoutes) {
@@ -106,8 +110,9 @@ export function coreControlRoutes(context: MutableSandboxContext): ControlRoute 
         context.log.write('control', 'clipboard cleared');
         return { status: 204, body: undefined };
       case 'POST /clipboard': {
-        const text = (body as { text?: unknown } | undefined)?.text;
-        if (typeof text !== 'string') throw new Error('Unexpected clipboard body, expected {"text": "..."}');
+        // The bytes as they are (text/plain, as a copy command pipes them), or {"text": ...}.
+        const text = typeof body === 'string' ? body : (body as { text?: unknown } | undefined)?.text;
+        if (typeof text !== 'string') throw new Error('Unexpected clipboard body, expected plain text or {"text": "..."}');
         context.clipboard.write(text);
         return { status: 204, body: undefined };
       }

@@ -1,5 +1,7 @@
 import { controlRequest } from './client.ts';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +94,13 @@ describe('sandbox lifecycle', () => {
       assert.deepEqual(sandbox.context.faults.list(), [{ kind: 'graph', count: 2, params: { status: 503 } }]);
       await call('POST', '/clipboard', { text: 'hello' });
       assert.equal(await (await call('GET', '/clipboard')).text(), 'hello');
+      // runbook.md's copy command: the bytes piped to curl as they are, as `pbcopy` takes its stdin.
+      const copied = 'a~b"c\\d $e\n';
+      // Not execFileSync: the sandbox answers from this process's event loop.
+      const curl = spawn('curl', ['-fsS', '--cacert', sandbox.facts['ca-file']!, '-H', `@${sandbox.facts['credential-file']!}`, '-H', 'content-type: text/plain', '--data-binary', '@-', `${sandbox.facts.control}/clipboard`], { stdio: ['pipe', 'ignore', 'inherit'] });
+      curl.stdin.end(copied);
+      assert.deepEqual(await once(curl, 'close'), [0, null]);
+      assert.equal(await (await call('GET', '/clipboard')).text(), copied);
       assert.equal((await call('GET', '/nope')).status, 404);
     } finally {
       await sandbox.stop();
