@@ -130,8 +130,13 @@ function takeWarm(key) {
   return entry;
 }
 
+/** The environment of the last spawn message that carried one: the runner sends it only when it changes. */
+let lastEnv = process.env;
+
 function start(message) {
-  const { id, command, args, options } = message;
+  const { id, command, args } = message;
+  if (message.env) lastEnv = message.env;
+  const options = { ...message.options, env: lastEnv };
   const key = warmKey(command, args, options);
   const ready = key === undefined ? undefined : takeWarm(key);
   let child;

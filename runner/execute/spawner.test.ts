@@ -139,6 +139,21 @@ describe('spawner (commands started from the small host process)', () => {
     }
   });
 
+  it('gives each command the environment it asks for, sent again only when it changed (in place too)', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, STEP: 'one' };
+    const shell = $({ spawn: spawner.spawn, quiet: true, env });
+    const other = $({ spawn: spawner.spawn, quiet: true, env: { ...process.env, STEP: 'other' } });
+    const seen: string[] = [];
+    // Each round reaches both hosts (they take turns), so each sees every change.
+    for (const step of ['one', 'one', 'two', 'two']) {
+      env['STEP'] = step;
+      seen.push((await shell`echo $STEP`).stdout.trim(), (await shell`echo $STEP`).stdout.trim(), (await other`echo $STEP`).stdout.trim());
+    }
+    delete env['STEP'];
+    seen.push((await shell`echo "[\${STEP:-}]"`).stdout.trim(), (await shell`echo "[\${STEP:-}]"`).stdout.trim());
+    assert.deepEqual(seen, ['one', 'one', 'other', 'one', 'one', 'other', 'two', 'two', 'other', 'two', 'two', 'other', '[]', '[]']);
+  });
+
   it('takes running commands down with it when closed', async () => {
     const local = createSpawner();
     const pending = $({ spawn: local.spawn, quiet: true, nothrow: true })`echo $$; sleep 30`;

@@ -117,6 +117,13 @@ function hostEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
+function sameEnvironment(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}
+
 /** A host process and the commands it is running. */
 class Host {
   readonly process: ChildProcess;
@@ -146,6 +153,16 @@ class Host {
     };
     this.process.on('exit', lost);
     this.process.on('error', lost);
+  }
+
+  /** The environment this host was last sent: most commands run with the same one, sent once instead of each time. */
+  #lastEnv: NodeJS.ProcessEnv | undefined;
+
+  /** The environment for a spawn message: the whole of it, or that it is the one sent last (about 4 kB less to copy). */
+  environment(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv } | { sameEnv: true } {
+    if (this.#lastEnv && sameEnvironment(env, this.#lastEnv)) return { sameEnv: true };
+    this.#lastEnv = { ...env };
+    return { env: this.#lastEnv };
   }
 
   send = (message: object) => {
@@ -203,7 +220,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     const id = nextId++;
     const child = new RemoteChild(id, host.send, spawnerOptions.onPid);
     host.live.set(id, child);
-    const { signal, stdio: _stdio, ...transferable } = opts;
+    const { signal, stdio: _stdio, env, ...transferable } = opts;
     if (signal) {
       const onAbort = () => child.kill((opts.killSignal as NodeJS.Signals | undefined) ?? 'SIGTERM');
       if (signal.aborted) queueMicrotask(onAbort);
@@ -211,7 +228,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
       child.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     // Always an explicit environment: a host's own lacks what it does not need (hostEnvironment), the command does not.
-    host.send({ type: 'spawn', id, command, args: argv, options: { ...transferable, env: transferable.env ?? process.env } });
+    host.send({ type: 'spawn', id, command, args: argv, options: transferable, ...host.environment(env ?? process.env) });
     // Forked after the command went out: the fork (milliseconds, on this thread) overlaps the command.
     sent += 1;
     if (sent >= 2) fill(HOSTS);
