@@ -10,7 +10,6 @@ import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
 import { refuse } from './refuse.ts';
-import { startTime } from '../../common/process-identity.mjs';
 import type { OnPid } from './spawner.ts';
 import type { ResolvedTarget } from '../target.ts';
 
@@ -150,7 +149,7 @@ export function createSecrets(deps: Pick<ContextDeps, 'secretNames'> & QuietDeps
 function runQuiet(command: string, deps: QuietDeps, input: string | undefined): Promise<{ stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { cwd: deps.cwd, env: deps.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: deps.detached });
-    if (child.pid !== undefined) deps.onPid?.(child.pid, startTime(child.pid));
+    if (child.pid !== undefined) deps.onPid?.(child.pid);
     // A command that exits without reading its input (EPIPE) is judged by its exit code, not by the broken pipe.
     child.stdin.on('error', () => {});
     const stdout: Buffer[] = [];

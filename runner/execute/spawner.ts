@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { repoPath } from '../../common/repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
-import { startTime } from '../../common/process-identity.mjs';
 
 /**
  * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.
@@ -182,8 +181,11 @@ export interface SpawnerOptions {
   onPid?: OnPid;
 }
 
-/** Hears of a command's pid and when its process started (the pair names it after the pid is free for reuse). */
-export type OnPid = (pid: number, started: string | undefined) => void;
+/**
+ * Hears of a command's pid and when its process started (the pair names it after the pid is free for reuse): the host
+ * reads that before it can reap the command; for a command this process started, the listener reads it.
+ */
+export type OnPid = (pid: number, started?: string) => void;
 
 export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
   const hosts: Host[] = [];
@@ -212,7 +214,7 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     // Anything but plain pipes (inherit, a file descriptor, IPC) keeps Node's own spawn.
     if (!pipesOnly(opts)) {
       const child = nodeSpawn(...shellSpawnArguments(command, argv, opts));
-      if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid, startTime(child.pid));
+      if (child.pid !== undefined) spawnerOptions.onPid?.(child.pid);
       return child;
     }
     const host = pick();

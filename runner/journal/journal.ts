@@ -51,21 +51,6 @@ interface JournalLine {
 }
 
 /**
- * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
- * event that changes what a resume would do. The lines of one turn of the event loop go out in one write, at the
- * latest when the turn ends (a killed process loses at most that turn's output lines); a durable event writes
- * whatever is pending with it, then syncs.
- *
- * Tamper-evident: each line carries the sha256 of the line before it (the first, of meta.json), so an edited, removed
- * or inserted line breaks the chain (`readJournal`). The runner holds the only handle and chains from its own last
- * line, never from the file: a line appended by anyone else (a block) breaks the chain at the runner's next line, and
- * the runner sees the file grow by bytes it did not write (`foreignBytes`). A line appended by a block that then kills
- * the runner (so that no runner line follows it) lacks the seal only the runner can make (see `JournalLine`).
- *
- * The file is read-only (0400) but for the moment the runner opens it: the runner writes through the handle it
- * already holds, and a block's `fs.appendFile` on it fails (for any user but root).
- */
-/**
  * The keys that seal lines, drawn from the system's random source 64 at a time: each draw costs ~10-40 µs here (most of
  * it the call), and a run writes some seven lines a step. A key is as unpredictable from a pool as alone; one that
  * could read the pool could read the runner's current key as well.
@@ -83,6 +68,21 @@ function nextKey(): Buffer {
   return keyPool.subarray(keyOffset - 32, keyOffset);
 }
 
+/**
+ * Append-only record of a run: one redacted event per line in `.runbook/runs/<id>/journal.jsonl`, fsynced after every
+ * event that changes what a resume would do. The lines of one turn of the event loop go out in one write, at the
+ * latest when the turn ends (a killed process loses at most that turn's output lines); a durable event writes
+ * whatever is pending with it, then syncs.
+ *
+ * Tamper-evident: each line carries the sha256 of the line before it (the first, of meta.json), so an edited, removed
+ * or inserted line breaks the chain (`readJournal`). The runner holds the only handle and chains from its own last
+ * line, never from the file: a line appended by anyone else (a block) breaks the chain at the runner's next line, and
+ * the runner sees the file grow by bytes it did not write (`foreignBytes`). A line appended by a block that then kills
+ * the runner (so that no runner line follows it) lacks the seal only the runner can make (see `JournalLine`).
+ *
+ * The file is read-only (0400) but for the moment the runner opens it: the runner writes through the handle it
+ * already holds, and a block's `fs.appendFile` on it fails (for any user but root).
+ */
 export class Journal {
   readonly dir: string;
   readonly #fd: number;
