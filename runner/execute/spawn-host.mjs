@@ -7,9 +7,16 @@ import { processStat, signalGroup, startTime } from '../../common/process-identi
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
 
-/** Output that arrives after the runner left has nowhere to go. */
+/**
+ * Output that arrives after the runner left has nowhere to go. The channel can close between the check and the write
+ * (the runner's thread ended as this host started): that EPIPE, an uncaught error otherwise (a stack trace on the
+ * operator's terminal), means the runner is gone, and the host leaves as on 'disconnect'.
+ */
+const sent = (error) => {
+  if (error) leave();
+};
 const send = (message) => {
-  if (process.connected) process.send(message);
+  if (process.connected) process.send(message, undefined, {}, sent);
 };
 
 /** The pids of every descendant of `pid`, deepest last (from `ps`, which Linux and macOS both have). */
@@ -238,7 +245,8 @@ process.on('SIGINT', () => {});
 // The runner is gone (finished, or killed): take its commands with it rather than leave them orphaned.
 // It waits for them to exit (reaping them) before exiting itself, briefly: no zombie outlives the run.
 let leaving = false;
-process.on('disconnect', () => {
+function leave() {
+  if (leaving) return;
   leaving = true;
   warm?.child.stdio[3].end();
   warm = undefined;
@@ -248,7 +256,8 @@ process.on('disconnect', () => {
     for (const child of children.values()) killTree(child, 'SIGKILL');
     process.exit(0);
   }, 2000).unref();
-});
+}
+process.on('disconnect', leave);
 
 // The runner sends commands to a host only once it listens (it queues them before).
 send({ type: 'ready' });

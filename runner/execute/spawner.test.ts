@@ -332,3 +332,4 @@ async function firstLine(pending: { stdout: NodeJS.ReadableStream }): Promise<nu
 function gone(pid: number): Promise<boolean> {
   return eventually(() => !isAlive(pid), 2000);
 }
+
