@@ -332,4 +332,3 @@ async function firstLine(pending: { stdout: NodeJS.ReadableStream }): Promise<nu
 function gone(pid: number): Promise<boolean> {
   return eventually(() => !isAlive(pid), 2000);
 }
-
