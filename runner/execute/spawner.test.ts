@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { $ } from 'zx';
 import { isAlive } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
 import { processState, startTime } from '../../common/process-identity.mjs';
+import { repoPath } from '../../common/repo.ts';
 import { createSpawner } from './spawner.ts';
+
+const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
 
 const spawner = createSpawner();
 after(() => spawner.close());
@@ -152,6 +157,34 @@ describe('spawner (commands started from the small host process)', () => {
     delete env['STEP'];
     seen.push((await shell`echo "[\${STEP:-}]"`).stdout.trim(), (await shell`echo "[\${STEP:-}]"`).stdout.trim());
     assert.deepEqual(seen, ['one', 'one', 'other', 'one', 'one', 'other', 'two', 'two', 'other', 'two', 'two', 'other', '[]', '[]']);
+  });
+
+  it('leaves quietly when its runner is gone before it could say it is ready', async () => {
+    // The race seen in CI: the runner's thread ends while a host boots, and the channel closes after the host's last
+    // look at it. The host is held at that moment (a loader hook stops it in the middle of evaluating its modules,
+    // where it reads nothing from the channel) while the runner's end closes; then it says it is ready, into a pipe
+    // with no reader: a real EPIPE from the kernel.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'host-epipe-'));
+    writeFileSync(
+      path.join(dir, 'hooks.mjs'),
+      `export async function load(url, context, next) {
+        const loaded = await next(url, context);
+        if (!url.endsWith('/process-identity.mjs')) return loaded;
+        return { ...loaded, source: String(loaded.source) + '\\nprocess.kill(process.pid, "SIGSTOP");\\n' };
+      }`,
+    );
+    writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
+    const host = fork(hostPath, [], { execArgv: ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    let stderr = '';
+    host.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => host.once('exit', (code) => resolve(code)));
+    await waitFor('the host held while loading', () => processState(host.pid!) === 'T', 10_000);
+    const disconnected = new Promise((resolve) => host.once('disconnect', resolve));
+    host.disconnect();
+    await disconnected;
+    process.kill(host.pid!, 'SIGCONT');
+    assert.equal(await exited, 0, `the host crashed: ${stderr}`);
+    assert.equal(stderr, '');
   });
 
   it('takes running commands down with it when closed', async () => {
