@@ -1,25 +1,37 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { $ } from 'zx';
+import { $, type Shell } from 'zx';
 import { isAlive } from '../../common/pid.ts';
 import { eventually, waitFor } from '../test/helpers.ts';
 import { processState, startTime } from '../../common/process-identity.mjs';
 import { repoPath } from '../../common/repo.ts';
-import { createSpawner } from './spawner.ts';
+import { createSpawner as createSpawnerOf, type HostKind, type SpawnerOptions } from './spawner.ts';
 
-const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
+/** Each host implementation this machine can run (spawner.ts): every case holds for both. */
+const kinds: HostKind[] = process.platform === 'linux' && existsSync('/usr/bin/python3') ? ['python', 'node'] : ['node'];
 
+for (const kind of kinds) {
+const createSpawner = (options: SpawnerOptions = {}) => createSpawnerOf({ host: kind, ...options });
 const spawner = createSpawner();
 after(() => spawner.close());
 const sh = $({ spawn: spawner.spawn, quiet: true });
 
+/** A spawner of the test's own (its hosts and shells are the test's to inspect and kill), closed after it. */
+async function withWarmSpawner(body: (warm: typeof sh) => Promise<void>): Promise<void> {
+  const local = createSpawner();
+  try {
+    await body($({ spawn: local.spawn, quiet: true }));
+  } finally {
+    local.close();
+  }
+}
 
-describe('spawner (commands started from the small host process)', () => {
+describe(`spawner (commands started from the small ${kind} host process)`, () => {
   it('returns stdout, stderr and the exit code as zx expects', async () => {
     const ok = await sh`echo out; echo err >&2`;
     assert.equal(ok.stdout, 'out\n');
@@ -33,6 +45,12 @@ describe('spawner (commands started from the small host process)', () => {
   it('passes input to the command', async () => {
     const output = await sh({ input: 'line one\nline two\n' })`wc -l`;
     assert.equal(output.stdout.trim(), '2');
+  });
+
+  it('passes large input completely, past what a pipe holds, to a command that reads it slowly', { timeout: 20_000 }, async () => {
+    const input = Array.from({ length: 200_000 }, (_, index) => `${index}\n`).join('');
+    const output = await sh({ input })`sleep 0.2; wc -c`;
+    assert.equal(output.stdout, `${Buffer.byteLength(input)}\n`);
   });
 
   it('streams large output completely and in order', async () => {
@@ -82,7 +100,7 @@ describe('spawner (commands started from the small host process)', () => {
   });
 
   it('boots its second host only when a second command comes', async () => {
-    const hostsOf = async () => (await $({ quiet: true, nothrow: true })`pgrep -P ${process.pid} -f spawn-host.mjs`).stdout.split('\n').filter(Boolean);
+    const hostsOf = async () => (await $({ quiet: true, nothrow: true })`pgrep -P ${process.pid} -f spawn-host`).stdout.split('\n').filter(Boolean);
     const before = new Set(await hostsOf());
     const local = createSpawner();
     try {
@@ -161,24 +179,14 @@ describe('spawner (commands started from the small host process)', () => {
 
   it('leaves quietly when its runner is gone before it could say it is ready', async () => {
     // The race seen in CI: the runner's thread ends while a host boots, and the channel closes after the host's last
-    // look at it. The host is held at that moment (a loader hook stops it in the middle of evaluating its modules,
-    // where it reads nothing from the channel) while the runner's end closes; then it says it is ready, into a pipe
-    // with no reader: a real EPIPE from the kernel.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'host-epipe-'));
-    writeFileSync(
-      path.join(dir, 'hooks.mjs'),
-      `export async function load(url, context, next) {
-        const loaded = await next(url, context);
-        if (!url.endsWith('/process-identity.mjs')) return loaded;
-        return { ...loaded, source: String(loaded.source) + '\\nprocess.kill(process.pid, "SIGSTOP");\\n' };
-      }`,
-    );
-    writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
-    const host = fork(hostPath, [], { execArgv: ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    // look at it. The host is held at that moment while the runner's end closes; then it says it is ready, into a
+    // pipe with no reader: a real EPIPE from the kernel. It must leave as on a disconnect, without a stack trace on the
+    // operator's terminal.
+    const host = kind === 'node' ? nodeHostHeldWhileLoading() : pythonHostHeldAtStart();
     let stderr = '';
     host.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => host.once('exit', (code) => resolve(code)));
-    await waitFor('the host held while loading', () => processState(host.pid!) === 'T', 10_000);
+    await waitFor('the host held', () => processState(host.pid!) === 'T', 10_000);
     const disconnected = new Promise((resolve) => host.once('disconnect', resolve));
     host.disconnect();
     await disconnected;
@@ -198,7 +206,7 @@ describe('spawner (commands started from the small host process)', () => {
   });
 });
 
-describe('warm shells (the next shell is started ahead of the next command)', () => {
+describe(`warm shells (the next shell is started ahead of the next command; ${kind} host)`, () => {
   /** The command line of the shell that ran a command: a warm shell's is its boot line, not the script. */
   const shellOf = async (shell: typeof sh) => (await shell`tr '\\0' ' ' < /proc/$$/cmdline`).stdout;
 
@@ -207,7 +215,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const hosts = await warmShellsOf(warm);
       const shell = (await warm`echo $PPID; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
       assert.ok(hosts.includes(shell[0]!), 'ran from a host');
-      assert.match(shell[1]!, /read -r -d "" __runbook_script <&3/);
+      assert.match(shell[1]!, /read -r -d "" __runbook_script <&\d+/);
     }));
 
   it('passes every environment variable through, whatever its name, to a warm shell', () =>
@@ -216,7 +224,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       // Every host runs one command with this environment, then has a warm shell for it ready.
       await warmShellsOf(named);
       const output = (await named`echo "$script / $REPLY"; tr '\\0' ' ' < /proc/$$/cmdline`).stdout.split('\n');
-      assert.match(output[1]!, /read -r -d "" __runbook_script <&3/, 'the command ran in a fresh shell, not a warm one');
+      assert.match(output[1]!, /read -r -d "" __runbook_script <&\d+/, 'the command ran in a fresh shell, not a warm one');
       assert.equal(output[0], 'kept / kept too');
     }));
 
@@ -230,7 +238,7 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
       const topLevel = warm({ env: { ...environment, HOME: home } });
       await warmShellsOf(topLevel);
       const output = await topLevel`echo ran; tr '\\0' ' ' < /proc/$$/cmdline`;
-      assert.match(output.stdout, /read -r -d "" __runbook_script <&3/, 'the last command ran in a warm shell');
+      assert.match(output.stdout, /read -r -d "" __runbook_script <&\d+/, 'the last command ran in a warm shell');
       assert.equal(output.stdout.split('\n')[0], 'ran');
       const fresh = await topLevel({ cwd: home })`echo ran`;
       assert.equal(fresh.stdout, 'ran\n', 'a fresh shell');
@@ -245,12 +253,13 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
 
   it('leaves no trace of how the script arrived: no extra socket, no variable', () =>
     withWarmSpawner(async (warm) => {
-      // Sockets only: other descriptors a test process inherits vary with how it was started.
-      const probe = () => warm`ls -l /proc/$$/fd | grep -c 'socket:'; echo "[\${__runbook_script-unset}]"`;
+      // Pipes and sockets (the Python host's stdio are pipes, Node's socket pairs): the same count in a fresh shell.
+      const probe = () => warm`ls -l /proc/$$/fd | grep -cE 'socket:|pipe:'; echo "[\${__runbook_script-unset}]"`;
       const fresh = (await probe()).stdout;
       await warmShellsOf(warm);
       const reused = (await probe()).stdout;
-      assert.equal(fresh, '3\n[unset]\n');
+      assert.match(fresh, /^\d+\n\[unset\]\n$/);
+      assert.ok(Number(fresh.split('\n')[0]) >= 3, 'stdin, stdout and stderr');
       assert.equal(reused, fresh);
     }));
 
@@ -329,14 +338,58 @@ describe('warm shells (the next shell is started ahead of the next command)', ()
     }));
 });
 
-/** A spawner of the test's own (its hosts and shells are the test's to inspect and kill), closed after it. */
-async function withWarmSpawner(body: (warm: typeof sh) => Promise<void>): Promise<void> {
-  const local = createSpawner();
+}
+
+describe('which host runs the commands', { skip: !kinds.includes('python') && 'no /usr/bin/python3 on Linux here' }, () => {
+  it("is the system Python's on Linux", () =>
+    withHostsOf(createSpawnerOf(), async (hosts) => {
+      for (const host of hosts) assert.match(readFileSync(`/proc/${host}/cmdline`, 'utf8'), /^\/usr\/bin\/python3\0.*spawn-host\.py\0$/);
+    }));
+
+  it("is Node's, with every command sent meanwhile, when that Python cannot run it", { timeout: 20_000 }, () =>
+    // A Python that exits at once, before it could say it is ready; the commands already sent to it must not be lost.
+    withHostsOf(createSpawnerOf({ python: '/bin/false' }), async (hosts, shell) => {
+      for (const host of hosts) assert.match(readFileSync(`/proc/${host}/cmdline`, 'utf8'), /spawn-host\.mjs\0$/);
+      const outputs = await Promise.all([shell`echo one`, shell`echo two`, shell({ input: 'three' })`cat`]);
+      assert.deepEqual(outputs.map((output) => output.stdout.trim()), ['one', 'two', 'three']);
+    }));
+});
+
+/** Runs two commands at once from a fresh spawner (so both hosts boot), then hands over the hosts' pids. */
+async function withHostsOf(local: ReturnType<typeof createSpawnerOf>, body: (hosts: string[], shell: Shell) => Promise<void>): Promise<void> {
+  const shell = $({ spawn: local.spawn, quiet: true });
   try {
-    await body($({ spawn: local.spawn, quiet: true }));
+    const pids = await Promise.all([shell`echo $PPID`, shell`echo $PPID`]);
+    await body([...new Set(pids.map((output) => output.stdout.trim()))], shell);
   } finally {
     local.close();
   }
+}
+
+/**
+ * A Node host stopped in the middle of evaluating its modules, where it reads nothing from its channel: a loader hook
+ * appends a SIGSTOP to one of them. (Stopped any earlier, it would find the closed channel while its modules load.)
+ */
+function nodeHostHeldWhileLoading(): ChildProcess {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'host-epipe-'));
+  writeFileSync(
+    path.join(dir, 'hooks.mjs'),
+    `export async function load(url, context, next) {
+      const loaded = await next(url, context);
+      if (!url.endsWith('/process-identity.mjs')) return loaded;
+      return { ...loaded, source: String(loaded.source) + '\\nprocess.kill(process.pid, "SIGSTOP");\\n' };
+    }`,
+  );
+  writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
+  const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
+  return fork(hostPath, [], { execArgv: ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+}
+
+/** A Python host stopped as it starts: it reads nothing from its channel before it says it is ready. */
+function pythonHostHeldAtStart(): ChildProcess {
+  const host = spawn('/usr/bin/python3', ['-I', '-S', '-X', 'utf8', repoPath('runner', 'execute', 'spawn-host.py')], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  process.kill(host.pid!, 'SIGSTOP');
+  return host;
 }
 
 /** The warm shells waiting in these hosts. */
@@ -349,7 +402,7 @@ async function waitingShells(hosts: string[]): Promise<string[]> {
  * Runs commands until every host (they take turns; the second boots with the second command) has run one, then waits
  * for each to have its next shell ready.
  */
-async function warmShellsOf(shell: typeof sh): Promise<string[]> {
+async function warmShellsOf(shell: Shell): Promise<string[]> {
   const hosts = new Set<string>();
   await waitFor('a command from every host', async () => hosts.add((await shell`echo $PPID`).stdout.trim()).size === 2, 10_000);
   await waitFor('a warm shell in every host', async () => (await waitingShells([...hosts])).length === hosts.size, 3000);

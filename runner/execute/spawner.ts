@@ -1,5 +1,6 @@
 import { fork, spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { repoPath } from '../../common/repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
@@ -9,10 +10,15 @@ import { shellSpawnArguments } from './bash-argv.mjs';
  *
  * Why: Node forks the whole process to start a child, and the cost grows with the parent's memory. The runner holds
  * the parser, zx, expect, the compiled runbook (well over 100 MB), so each command paid several milliseconds more than
- * it does from a 40 MB process; a long runbook is mostly commands. The helper (spawn-host.mjs) forks from its small
- * footprint, keeps the next bash waiting (its warm shell), and streams output back over IPC. To zx this is its `spawn`
- * option: a function returning something that behaves like a ChildProcess (stdio streams, pid, kill,
- * `exit`/`close`/`error` events).
+ * it does from a small process; a long runbook is mostly commands. The helper keeps the next bash waiting (its warm
+ * shell) and streams output back over IPC. To zx this is its `spawn` option: a function returning something that
+ * behaves like a ChildProcess (stdio streams, pid, kill, `exit`/`close`/`error` events).
+ *
+ * The helper is one protocol with two implementations. On Linux it is spawn-host.py, run by the system's Python:
+ * CPython starts processes with vfork, which copies nothing, where any fork (Node's, Perl's, bash's) copies the page
+ * tables of the whole parent, a trip to the hypervisor per page-table operation on a virtual machine (12 ms of CPU per
+ * command against 4 here, and a host that boots in 20 ms instead of 90). Elsewhere, or where that Python cannot run
+ * it, it is spawn-host.mjs, in Node: the same messages, bytes as Uint8Array instead of base64.
  */
 export interface Spawner {
   spawn: typeof nodeSpawn;
@@ -29,12 +35,37 @@ type HostMessage =
       pid?: number;
       /** When the command's process started (see process-identity.mjs), sent with its pid. */
       started?: string;
-      output: { stream: 'stdout' | 'stderr'; data: Uint8Array }[];
+      /** Bytes: a Uint8Array from the Node host, base64 from the Python host (its channel is JSON). */
+      output: { stream: 'stdout' | 'stderr'; data: Uint8Array | string }[];
       close?: { code: number | null; signal: NodeJS.Signals | null };
     }
   | { type: 'error'; id: number; message: string; code?: string; errno?: number };
 
+/** What the runner tells a host: `spawn`, `stdin` (bytes in `data`), `stdin-end`, `kill`. */
+interface HostRequest {
+  type: 'spawn' | 'stdin' | 'stdin-end' | 'kill';
+  id: number;
+  data?: Buffer;
+  [field: string]: unknown;
+}
+
 const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
+const pythonHostPath = repoPath('runner', 'execute', 'spawn-host.py');
+/**
+ * The system's own Python, by its path: one found on PATH may be a version manager's shim (pyenv's is a bash script
+ * that takes 300 ms to start the real one) or a project's virtualenv.
+ */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** Which implementation a host runs (see above). */
+export type HostKind = 'python' | 'node';
+
+/** Pythons that could not run the host: later hosts are Node ones instead of trying again. */
+const failedPythons = new Set<string>();
+
+function hostKindFor(python: string): HostKind {
+  return process.platform === 'linux' && !failedPythons.has(python) && existsSync(python) ? 'python' : 'node';
+}
 
 /** A ChildProcess as zx uses it, fed by the host's messages. */
 class RemoteChild extends EventEmitter {
@@ -48,7 +79,7 @@ class RemoteChild extends EventEmitter {
 
   constructor(
     readonly id: number,
-    private readonly send: (message: object) => void,
+    private readonly send: (message: HostRequest) => void,
     private readonly onPid?: OnPid,
   ) {
     super();
@@ -81,7 +112,7 @@ class RemoteChild extends EventEmitter {
       this.pid = message.pid;
       this.onPid?.(message.pid, message.started);
     }
-    for (const { stream, data } of message.output) this[stream].write(Buffer.from(data));
+    for (const { stream, data } of message.output) this[stream].write(typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data));
     if (message.close) this.#close(message.close.code, message.close.signal);
   }
 
@@ -125,33 +156,62 @@ function sameEnvironment(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): boolean {
 
 /** A host process and the commands it is running. */
 class Host {
-  readonly process: ChildProcess;
+  process!: ChildProcess;
+  kind!: HostKind;
   readonly live = new Map<number, RemoteChild>();
   /** It has loaded and listens: until then, messages wait in its channel. */
   ready = false;
+  /** The spawner was closed: a host that ends now is not replaced. */
+  closing = false;
+  /** What it was sent before it said it is ready: sent again to a Node host if a Python one never starts. */
+  #unheard: HostRequest[] = [];
 
-  constructor() {
-    this.process = fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [], env: hostEnvironment() });
-    this.process.on('message', (message: HostMessage | { type: 'ready' }) => {
+  constructor(
+    kind: HostKind,
+    private readonly python: string,
+  ) {
+    this.#start(kind);
+  }
+
+  #start(kind: HostKind): void {
+    this.kind = kind;
+    this.ready = false;
+    const env = hostEnvironment();
+    const child =
+      kind === 'python'
+        ? nodeSpawn(this.python, ['-I', '-S', '-X', 'utf8', pythonHostPath], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', env })
+        : fork(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [], env });
+    this.process = child;
+    child.on('message', (message: HostMessage | { type: 'ready' }) => {
+      if (child !== this.process) return;
       if (message.type === 'ready') {
         this.ready = true;
-        if (this.live.size === 0) this.process.channel?.unref();
+        this.#unheard = [];
+        if (this.live.size === 0) child.channel?.unref();
         return;
       }
-      const child = this.live.get(message.id);
-      if (!child) return;
+      const remote = this.live.get(message.id);
+      if (!remote) return;
       if (message.type === 'batch' && message.close) this.live.delete(message.id);
-      child.receive(message);
-      if (this.live.size === 0) this.process.channel?.unref();
+      remote.receive(message);
+      if (this.live.size === 0) child.channel?.unref();
     });
     const lost = () => {
+      if (child !== this.process) return;
+      if (kind === 'python' && !this.ready && !this.closing) {
+        // That Python could not run the host (too old, broken): the Node host takes its place and its messages.
+        failedPythons.add(this.python);
+        this.#start('node');
+        for (const message of this.#unheard.splice(0)) this.send(message);
+        return;
+      }
       // The host died under us (or never started: a fork that failed, on a machine out of processes): fail what was
       // running instead of hanging, and never crash the thread that started it.
-      for (const child of this.live.values()) child.lost();
+      for (const remote of this.live.values()) remote.lost();
       this.live.clear();
     };
-    this.process.on('exit', lost);
-    this.process.on('error', lost);
+    child.on('exit', lost);
+    child.on('error', lost);
   }
 
   /** The environment this host was last sent: most commands run with the same one, sent once instead of each time. */
@@ -164,8 +224,11 @@ class Host {
     return { env: this.#lastEnv };
   }
 
-  send = (message: object) => {
-    if (this.process.connected) this.process.send(message);
+  send = (message: HostRequest) => {
+    if (!this.ready) this.#unheard.push(message);
+    // The Python host's channel is JSON: bytes go as base64.
+    const wire = this.kind === 'python' && message.data ? { ...message, data: message.data.toString('base64') } : message;
+    if (this.process.connected) this.process.send(wire);
   };
 }
 
@@ -179,6 +242,10 @@ const HOSTS = 2;
 export interface SpawnerOptions {
   /** Told the pid of every command as soon as it is known (the runner kills the process groups of a stopped block). */
   onPid?: OnPid;
+  /** Which host to run (tests run both); by default Python's on Linux, Node's elsewhere. */
+  host?: HostKind;
+  /** The Python that runs a Python host (tests give one that cannot). */
+  python?: string;
 }
 
 /**
@@ -196,7 +263,9 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
 
   const fill = (count: number) => {
     for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
-    while (hosts.length < count) hosts.push(new Host());
+    const python = spawnerOptions.python ?? SYSTEM_PYTHON;
+    const kind = spawnerOptions.host ?? hostKindFor(python);
+    while (hosts.length < count) hosts.push(new Host(kind === 'python' && failedPythons.has(python) ? 'node' : kind, python));
   };
   const pick = (): Host => {
     fill(1);
@@ -241,7 +310,10 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
     spawn,
     warm: () => fill(1),
     close() {
-      for (const host of hosts.splice(0)) if (host.process.connected) host.process.disconnect();
+      for (const host of hosts.splice(0)) {
+        host.closing = true;
+        if (host.process.connected) host.process.disconnect();
+      }
     },
   };
 }
