@@ -195,6 +195,16 @@ describe(`spawner (commands started from the small ${kind} host process)`, () =>
     assert.equal(stderr, '');
   });
 
+  it("takes a finished command's background job down with it when closed (its process group outlives the shell)", async () => {
+    const local = createSpawner();
+    // The shell exits at once; the job holds the output open, so the command is not over, and its group has no leader.
+    const pending = $({ spawn: local.spawn, quiet: true, nothrow: true, detached: true })`sleep 30 & echo $!`;
+    const job = await firstLine(pending);
+    local.close();
+    await pending;
+    assert.equal(await gone(job), true);
+  });
+
   it('takes running commands down with it when closed', async () => {
     const local = createSpawner();
     const pending = $({ spawn: local.spawn, quiet: true, nothrow: true })`echo $$; sleep 30`;
