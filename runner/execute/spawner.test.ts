@@ -263,8 +263,11 @@ describe(`warm shells (the next shell is started ahead of the next command; ${ki
 
   it('leaves no trace of how the script arrived: no extra socket, no variable', () =>
     withWarmSpawner(async (warm) => {
-      // Pipes and sockets (the Python host's stdio are pipes, Node's socket pairs): the same count in a fresh shell.
-      const probe = () => warm`ls -l /proc/$$/fd | grep -cE 'socket:|pipe:'; echo "[\${__runbook_script-unset}]"`;
+      // Pipes and sockets (the Python host's stdio are pipes, Node's socket pairs), as many as a fresh shell has. The
+      // shell lists its own descriptors with a glob, before it starts anything: a pipeline's own pipe would be counted
+      // or not depending on when the shell closes its end.
+      const probe = () =>
+        warm`n=0; for fd in /proc/$$/fd/*; do case "$(readlink "$fd")" in pipe:*|socket:*) n=$((n + 1));; esac; done; echo $n; echo "[\${__runbook_script-unset}]"`;
       const fresh = (await probe()).stdout;
       await warmShellsOf(warm);
       const reused = (await probe()).stdout;
