@@ -10,7 +10,7 @@ import type { Block } from '../model.ts';
 import type { OutputCapture } from './capture.ts';
 import type { Redactor } from './redact.ts';
 import { refuse } from './refuse.ts';
-import type { OnPid } from './spawner.ts';
+import type { OnPid } from '../../common/spawn/spawner.ts';
 import type { ResolvedTarget } from '../target.ts';
 
 /** What a verify (and a rollback) sees of the step it belongs to. */

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { WorkerMessage } from './runtime.ts';
 import { startTime } from '../../common/process-identity.mjs';
-import { createSpawner, type OnPid } from './spawner.ts';
+import { createSpawner, type OnPid } from '../../common/spawn/spawner.ts';
 
 /**
  * The runner hears of every command's process group (it kills them with a stopped block), with its leader's start

@@ -1,5 +1,5 @@
 // The entry of the thread blocks run in (runtime.ts starts it). The helper processes that start the blocks' commands
-// (spawner.ts: a Node process each) are forked first, so they boot while this thread loads zx, expect and the
+// (common/spawn/spawner.ts: a small process each) are forked first, so they boot while this thread loads zx, expect and the
 // document (block-thread.ts): by the first command they listen, and it waits for none of them.
 import './thread-spawner.ts';
 

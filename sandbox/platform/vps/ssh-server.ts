@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel, ParsedKey } from 'ssh2';
+import { createSpawner } from '../../../common/spawn/spawner.ts';
 import { serveSftp } from './sftp.ts';
 
 const { Server, utils } = ssh2;
@@ -45,7 +46,11 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const log = opts.log ?? (() => undefined);
   const umask = (opts.umask ?? 0o022).toString(8).padStart(3, '0');
   const connections = new Set<Connection>();
-  const children = new Set<ReturnType<typeof spawn>>();
+  const children = new Set<ChildProcess>();
+  // Each session's bash starts from the small command hosts a run's blocks use, not from this process: the sandbox
+  // usually shares its process with the runner, and a fork of it blocks the runner's main thread (tens of
+  // milliseconds a session here, hundreds a rotation).
+  const spawner = createSpawner();
   let handshakes = 0;
 
   const server = new Server({ hostKeys: [opts.hostKeyPem] }, (client) => {
@@ -103,7 +108,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
 
     function run(stream: ServerChannel, args: string[], extraEnv: NodeJS.ProcessEnv): void {
       // `sh` sets the session's umask and becomes the user's bash (exec: the same process, `$0` still /bin/bash).
-      const child = spawn('/bin/sh', ['-c', `umask ${umask}; exec /bin/bash "$@"`, '/bin/bash', ...args], {
+      const child = spawner.spawn('/bin/sh', ['-c', `umask ${umask}; exec /bin/bash "$@"`, '/bin/bash', ...args], {
         cwd: opts.home,
         env: { ...extraEnv, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -138,6 +143,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     handshakes: () => handshakes,
     close: async () => {
       for (const child of children) child.kill('SIGKILL');
+      spawner.close();
       for (const c of connections) c.end();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

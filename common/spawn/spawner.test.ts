@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { $, type Shell } from 'zx';
-import { isAlive } from '../../common/pid.ts';
-import { eventually, waitFor } from '../test/helpers.ts';
-import { processState, startTime } from '../../common/process-identity.mjs';
-import { repoPath } from '../../common/repo.ts';
+import { isAlive } from '../pid.ts';
+import { eventually, waitFor } from '../testing.ts';
+import { processState, startTime } from '../process-identity.mjs';
+import { repoPath } from '../repo.ts';
 import { createSpawner as createSpawnerOf, type HostKind, type SpawnerOptions } from './spawner.ts';
 
 /** Each host implementation this machine can run (spawner.ts): every case holds for both. */
@@ -394,13 +394,13 @@ function nodeHostHeldWhileLoading(): ChildProcess {
     }`,
   );
   writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
-  const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
+  const hostPath = repoPath('common', 'spawn', 'spawn-host.mjs');
   return fork(hostPath, [], { execArgv: ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
 }
 
 /** A Python host stopped as it starts: it reads nothing from its channel before it says it is ready. */
 function pythonHostHeldAtStart(): ChildProcess {
-  const host = spawn('/usr/bin/python3', ['-I', '-S', '-X', 'utf8', repoPath('runner', 'execute', 'spawn-host.py')], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  const host = spawn('/usr/bin/python3', ['-I', '-S', '-X', 'utf8', repoPath('common', 'spawn', 'spawn-host.py')], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
   process.kill(host.pid!, 'SIGSTOP');
   return host;
 }

@@ -2,7 +2,7 @@
 // own, so it stays small: forking a small process is several times cheaper than forking the runner.
 import { execFileSync, spawn } from 'node:child_process';
 import { bashArgs, isBash, shellSpawnArguments } from './bash-argv.mjs';
-import { processStat, signalGroup, startTime } from '../../common/process-identity.mjs';
+import { processStat, signalGroup, startTime } from '../process-identity.mjs';
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();

@@ -2,7 +2,7 @@ import { fork, spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from '
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
-import { repoPath } from '../../common/repo.ts';
+import { repoPath } from '../repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
 
 /**
@@ -49,8 +49,8 @@ interface HostRequest {
   [field: string]: unknown;
 }
 
-const hostPath = repoPath('runner', 'execute', 'spawn-host.mjs');
-const pythonHostPath = repoPath('runner', 'execute', 'spawn-host.py');
+const hostPath = repoPath('common', 'spawn', 'spawn-host.mjs');
+const pythonHostPath = repoPath('common', 'spawn', 'spawn-host.py');
 /**
  * The system's own Python, by its path: one found on PATH may be a version manager's shim (pyenv's is a bash script
  * that takes 300 ms to start the real one) or a project's virtualenv.
