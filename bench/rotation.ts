@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { repoPath } from '../common/repo.ts';
-import type { BenchResult } from './runner.ts';
+import { benchEnv, type BenchResult } from './runner.ts';
 
 /** The line the embedded sandbox's VPS logs as it stops (sandbox/platform/platform.ts). */
 const HANDSHAKES = /\[vps\] ssh: (\d+) authenticated connection\(s\) since start$/;
@@ -10,7 +10,7 @@ function rotation(): { ms: number; code: number | null; handshakes: number } {
   const started = performance.now();
   // Exactly what the README's `npm start` runs, in the repository, as a whole process: the CLI's start, the
   // embedded sandbox's start, the rotation, the sandbox's stop.
-  const result = spawnSync('npm', ['start', '--silent'], { cwd: repoPath(), encoding: 'utf8', env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+  const result = spawnSync('npm', ['start', '--silent'], { cwd: repoPath(), encoding: 'utf8', env: benchEnv() });
   const ms = performance.now() - started;
   if (result.status !== 0) process.stderr.write(`bench: npm start failed (${result.status}):\n${result.stdout.slice(-3000)}${result.stderr.slice(-2000)}\n`);
   const log = readFileSync(repoPath('.runbook', 'sandbox-run', 'logs', 'sandbox.log'), 'utf8').trimEnd().split('\n');

@@ -82,6 +82,11 @@ export function benchParse(): BenchResult[] {
   ];
 }
 
+/** The environment the bench's processes run in: as under CI, without colour. */
+export function benchEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, CI: 'true', FORCE_COLOR: '0' };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -98,7 +103,7 @@ function timeCommand(command: string, args: string[], cwd: string): { ms: number
   const started = performance.now();
   // A SHLVL, as under a terminal: without one, zx's commands read ~/.bashrc (bash takes a shell whose stdin is a
   // socket for sshd's; ours start with --norc), and the comparison would measure the operator's ~/.bashrc.
-  const env = { ...process.env, CI: 'true', FORCE_COLOR: '0', SHLVL: process.env['SHLVL'] || '1' };
+  const env = { ...benchEnv(), SHLVL: process.env['SHLVL'] || '1' };
   const result = spawnSync(file!, argv, { cwd, encoding: 'utf8', env });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
@@ -186,7 +191,7 @@ export function benchPlanProcess(rounds = 5): BenchResult[] {
   // neither the CPU nor the memory of `plan` is reported).
   const plan = () => {
     const started = performance.now();
-    const result = spawnSync(process.execPath, [cli, 'plan', 'runbook.md'], { cwd: repoPath(), stdio: 'ignore', env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+    const result = spawnSync(process.execPath, [cli, 'plan', 'runbook.md'], { cwd: repoPath(), stdio: 'ignore', env: benchEnv() });
     if (result.status !== 0) throw new Error(`runbook plan runbook.md failed (${result.status})`);
     return performance.now() - started;
   };

@@ -248,7 +248,7 @@ def take_warm(key):
 
 
 def start(message):
-    global last_env, env_generation, warm
+    global last_env, env_generation
     id, command, args, options = message["id"], message["command"], message.get("args") or [], message.get("options") or {}
     if "env" in message:
         last_env = message["env"]

@@ -6,7 +6,8 @@ import { repoPath } from '../repo.ts';
 import { shellSpawnArguments } from './bash-argv.mjs';
 
 /**
- * Starts the commands of a run's blocks from a small helper process instead of from the runner itself.
+ * Starts commands (a run's blocks', the embedded sandbox's SSH sessions') from a small helper process instead of from
+ * the runner itself.
  *
  * Why: Node forks the whole process to start a child, and the cost grows with the parent's memory. The runner holds
  * the parser, zx, expect, the compiled runbook (well over 100 MB), so each command paid several milliseconds more than
@@ -261,11 +262,12 @@ export function createSpawner(spawnerOptions: SpawnerOptions = {}): Spawner {
 
   let sent = 0;
 
+  const python = spawnerOptions.python ?? SYSTEM_PYTHON;
   const fill = (count: number) => {
     for (let index = hosts.length - 1; index >= 0; index -= 1) if (!hosts[index]!.process.connected) hosts.splice(index, 1);
-    const python = spawnerOptions.python ?? SYSTEM_PYTHON;
-    const kind = spawnerOptions.host ?? hostKindFor(python);
-    while (hosts.length < count) hosts.push(new Host(kind === 'python' && failedPythons.has(python) ? 'node' : kind, python));
+    // Asked for Node, Node; otherwise Python where it can run the host (a failed Python is not tried again).
+    const kind = spawnerOptions.host === 'node' ? 'node' : hostKindFor(python);
+    while (hosts.length < count) hosts.push(new Host(kind, python));
   };
   const pick = (): Host => {
     fill(1);

